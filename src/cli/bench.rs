@@ -1,0 +1,21 @@
+//! `vxgate bench ...`: throughput measurements, each in its own module.
+
+use std::process::ExitCode;
+
+use clap::Subcommand;
+
+pub mod codec;
+
+/// Which benchmark to run.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// G.711 encode/decode throughput against the scalar reference.
+    Codec(codec::Args),
+}
+
+/// Runs one benchmark.
+pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        BenchCommand::Codec(args) => codec::run(args),
+    }
+}
