@@ -1,1 +1,5 @@
 //! Integration tests: one binary, a module per topic.
+//!
+//! Each module is owned by the work on its topic; shared helpers live in `support`.
+
+mod support;

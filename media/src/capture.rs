@@ -1,0 +1,1 @@
+//! Capture for recording: a small jitter buffer, decode to PCM, max duration and final silence.

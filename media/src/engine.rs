@@ -1,0 +1,1 @@
+//! The media I/O driver: UDP sockets from a port range and one pacing scheduler per core.

@@ -1,0 +1,1 @@
+//! Per-call prompt queue: pre-encoded frames paced out as RTP payloads, barge-in, PromptDone.

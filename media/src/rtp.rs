@@ -1,0 +1,1 @@
+//! The RTP session (RFC 3550): header, SSRC/sequence/timestamp, receive statistics, RTCP.
