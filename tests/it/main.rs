@@ -3,3 +3,5 @@
 //! Each module is owned by the work on its topic; shared helpers live in `support`.
 
 mod support;
+
+mod codec;

@@ -1,0 +1,170 @@
+//! Exhaustive checks: every path against the G.191 reference on all 65,536 samples and all 256 codes.
+
+use super::*;
+
+fn all_samples() -> Vec<i16> {
+    (i16::MIN..=i16::MAX).collect()
+}
+
+fn all_codes() -> Vec<u8> {
+    (0..=255u8).collect()
+}
+
+#[test]
+fn scalar_one_sample_matches_reference_on_every_input() {
+    for x in i16::MIN..=i16::MAX {
+        assert_eq!(
+            scalar::linear_to_ulaw(x),
+            reference::linear_to_ulaw(x),
+            "ulaw {x}"
+        );
+        assert_eq!(
+            scalar::linear_to_alaw(x),
+            reference::linear_to_alaw(x),
+            "alaw {x}"
+        );
+    }
+    for c in 0..=255u8 {
+        assert_eq!(
+            scalar::ulaw_to_linear(c),
+            reference::ulaw_to_linear(c),
+            "ulaw {c:#04x}"
+        );
+        assert_eq!(
+            scalar::alaw_to_linear(c),
+            reference::alaw_to_linear(c),
+            "alaw {c:#04x}"
+        );
+        assert_eq!(
+            scalar::ulaw_to_alaw_code(c),
+            reference::ulaw_to_alaw_code(c),
+            "u2a {c:#04x}"
+        );
+        assert_eq!(
+            scalar::alaw_to_ulaw_code(c),
+            reference::alaw_to_ulaw_code(c),
+            "a2u {c:#04x}"
+        );
+    }
+}
+
+#[test]
+fn dispatched_slices_match_reference_on_every_input() {
+    let pcm = all_samples();
+    let mut out = vec![0u8; pcm.len()];
+    for law in [Law::Ulaw, Law::Alaw] {
+        encode(law, &pcm, &mut out).unwrap();
+        for (&x, &c) in pcm.iter().zip(&out) {
+            let want = match law {
+                Law::Ulaw => reference::linear_to_ulaw(x),
+                Law::Alaw => reference::linear_to_alaw(x),
+            };
+            assert_eq!(c, want, "{law} encode {x} with {}", cpu_features());
+        }
+    }
+    let codes = all_codes();
+    let mut lin = vec![0i16; 256];
+    let mut conv = vec![0u8; 256];
+    for law in [Law::Ulaw, Law::Alaw] {
+        decode(law, &codes, &mut lin).unwrap();
+        for (&c, &x) in codes.iter().zip(&lin) {
+            let want = match law {
+                Law::Ulaw => reference::ulaw_to_linear(c),
+                Law::Alaw => reference::alaw_to_linear(c),
+            };
+            assert_eq!(x, want, "{law} decode {c:#04x} with {}", cpu_features());
+        }
+    }
+    ulaw_to_alaw(&codes, &mut conv).unwrap();
+    assert!(codes
+        .iter()
+        .zip(&conv)
+        .all(|(&c, &a)| a == reference::ulaw_to_alaw_code(c)));
+    alaw_to_ulaw(&codes, &mut conv).unwrap();
+    assert!(codes
+        .iter()
+        .zip(&conv)
+        .all(|(&c, &u)| u == reference::alaw_to_ulaw_code(c)));
+}
+
+#[test]
+fn one_sample_functions_match_reference() {
+    for x in i16::MIN..=i16::MAX {
+        assert_eq!(linear_to_ulaw(x), reference::linear_to_ulaw(x));
+        assert_eq!(linear_to_alaw(x), reference::linear_to_alaw(x));
+    }
+    for c in 0..=255u8 {
+        assert_eq!(ulaw_to_linear(c), reference::ulaw_to_linear(c));
+        assert_eq!(alaw_to_linear(c), reference::alaw_to_linear(c));
+        assert_eq!(ulaw_to_alaw_code(c), reference::ulaw_to_alaw_code(c));
+        assert_eq!(alaw_to_ulaw_code(c), reference::alaw_to_ulaw_code(c));
+    }
+}
+
+/// Negative inputs at segment edges, where `-x` and `~x` disagree: G.191 uses one's complement.
+#[test]
+fn negative_boundaries_use_ones_complement() {
+    // µ-law: -4 is the one's complement of 3; 3 >> 2 = 0, like -1..=-4 all map to µ-law 0x7F.
+    for x in [-1i16, -2, -3, -4] {
+        assert_eq!(linear_to_ulaw(x), 0x7F, "{x}");
+    }
+    assert_eq!(linear_to_ulaw(-5), 0x7E);
+    // A-law: -1..=-16 map to 0x55; -17 is the first to move.
+    assert_eq!(linear_to_alaw(-16), 0x55);
+    assert_eq!(linear_to_alaw(-17), 0x54);
+    assert_eq!(linear_to_alaw(15), 0xD5);
+    assert_eq!(linear_to_alaw(16), 0xD4);
+}
+
+#[test]
+fn length_mismatch_is_an_error_and_writes_nothing() {
+    let pcm = [1000i16; 10];
+    let mut out = [0u8; 9];
+    let err = encode_ulaw(&pcm, &mut out).unwrap_err();
+    assert_eq!(
+        err,
+        LengthMismatch {
+            input: 10,
+            output: 9
+        }
+    );
+    assert!(
+        err.to_string().contains("10") && err.to_string().contains('9'),
+        "{err}"
+    );
+    assert_eq!(out, [0u8; 9]);
+    let mut lin = [0i16; 11];
+    assert!(decode(Law::Alaw, &out, &mut lin).is_err());
+    assert!(transcode(Law::Ulaw, Law::Ulaw, &out, &mut [0u8; 8]).is_err());
+    assert!(encode_alaw(&[], &mut []).is_ok());
+}
+
+#[test]
+fn transcode_same_law_copies() {
+    let src = all_codes();
+    let mut out = vec![0u8; 256];
+    transcode(Law::Alaw, Law::Alaw, &src, &mut out).unwrap();
+    assert_eq!(src, out);
+    transcode(Law::Ulaw, Law::Alaw, &src, &mut out).unwrap();
+    assert_eq!(out[0xFF], 0xD5);
+}
+
+/// µ-law → A-law → µ-law keeps every code within one step where Table 3 merges two µ-law codes, and A-law
+/// codes survive A → µ → A except where Table 4 merges them (G.711 §4: the double conversion is not transparent
+/// everywhere). This pins the tables against accidental edits.
+#[test]
+fn conversion_tables_round_trip_counts() {
+    let codes = all_codes();
+    let a_trips = codes
+        .iter()
+        .filter(|&&a| ulaw_to_alaw_code(alaw_to_ulaw_code(a)) == a)
+        .count();
+    let u_trips = codes
+        .iter()
+        .filter(|&&u| alaw_to_ulaw_code(ulaw_to_alaw_code(u)) == u)
+        .count();
+    // Table 4 maps A-law numbers 25..=32 and 45..=48, 63..64 and 80..81 in pairs: 2*(4+2+1+1) losses per sign.
+    assert_eq!(a_trips, 256 - 2 * 8, "A-law codes surviving A->u->A");
+    // Table 3 maps µ-law numbers 0..=15 in pairs: 8 losses per sign.
+    assert_eq!(u_trips, 256 - 2 * 8, "µ-law codes surviving u->A->u");
+}
