@@ -1,1 +1,294 @@
 //! DTMF grammars: the builtin types of VoiceXML 2.0 Appendix P and SRGS 1.0 XML grammars in DTMF mode.
+//!
+//! Every grammar source is lowered to one rule-expansion tree, compiled to a small program and matched by a Pike VM
+//! with a rule call stack ([`matcher`]), so matching is exhaustive (every parse is considered, the preferred one is
+//! kept) and tells the interpreter whether the keys so far are a complete sentence, a prefix of one, or neither —
+//! what `interdigittimeout`, `termtimeout` and `termchar` need ([`decide`]). Semantic interpretation follows SISR 1.0
+//! ([`semantics`]).
+//!
+//! A voice-mode grammar is kept (so documents using one still load) but never matches DTMF: the interpreter reports
+//! voice input as unavailable.
+
+mod ast;
+mod builtin;
+mod compile;
+mod matcher;
+mod semantics;
+mod srgs;
+mod timing;
+mod xml;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+pub use timing::{decide, Decision, DtmfTiming, OnTimeout};
+
+use ast::{Doc, Expansion, RuleDef, RuleRef, Tag};
+use builtin::Builtin;
+use compile::Program;
+
+/// Complete parses tried (in preference order) when the preferred ones are rejected semantically.
+const MAX_PARSES: usize = 8;
+
+/// Input mode of a grammar (SRGS 1.0 §4.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// DTMF keys.
+    Dtmf,
+    /// Speech. Kept but never matched: vxgate has no recognizer.
+    Voice,
+}
+
+/// A grammar that cannot be used: not well-formed, an unknown builtin, a reference to an undefined rule...
+/// The interpreter raises `error.badfetch` (or `error.semantic`) with [`GrammarError::message`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("grammar {grammar}: {message}")]
+pub struct GrammarError {
+    /// The grammar: its URI, the builtin spec, or "inline grammar".
+    pub grammar: String,
+    /// What is wrong, lowercase, showing the bad value.
+    pub message: String,
+}
+
+impl GrammarError {
+    pub(crate) fn new(grammar: &str, message: impl Into<String>) -> Self {
+        GrammarError {
+            grammar: grammar.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The answer of a grammar for the keys collected so far.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MatchResult {
+    /// The keys are not a prefix of any sentence of the grammar.
+    NoMatch,
+    /// The keys are a proper prefix of some sentence but not a sentence.
+    Partial,
+    /// The keys are a sentence.
+    Complete {
+        /// The semantic interpretation (SISR), or the utterance when the grammar has no tags.
+        interpretation: Value,
+        /// The keys matched, e.g. `"1234"` (no spaces, no termchar).
+        utterance: String,
+        /// More keys could still give a sentence (so wait `interdigittimeout` rather than `termtimeout`).
+        can_extend: bool,
+    },
+}
+
+/// A compiled grammar, cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Grammar {
+    main: Arc<Doc>,
+    /// External grammars fetched so far, by absolute URI without fragment.
+    linked: BTreeMap<String, Arc<Doc>>,
+    program: Arc<Program>,
+}
+
+impl Grammar {
+    fn from_doc(main: Doc, linked: BTreeMap<String, Arc<Doc>>) -> Result<Grammar, GrammarError> {
+        let program = compile::compile(&main, &linked)?;
+        Ok(Grammar {
+            main: Arc::new(main),
+            linked,
+            program: Arc::new(program),
+        })
+    }
+
+    /// A builtin type (VoiceXML 2.0 Appendix P): `digits`, `digits?minlength=2;maxlength=5`,
+    /// `builtin:dtmf/digits?length=4`, `boolean?y=1;n=2`, `number`, `currency`, `date`, `time`, `phone`.
+    /// `builtin:voice/...` gives a voice grammar.
+    pub fn builtin(uri_or_type: &str) -> Result<Grammar, GrammarError> {
+        let (b, mode) = Builtin::parse(uri_or_type)?;
+        let doc = Doc {
+            uri: uri_or_type.trim().to_string(),
+            root: None,
+            mode,
+            rules: vec![RuleDef {
+                id: b.name().to_string(),
+                public: true,
+                body: Expansion::RuleRef(RuleRef::Builtin(b)),
+            }],
+        };
+        Grammar::from_doc(doc, BTreeMap::new())
+    }
+
+    /// An SRGS 1.0 XML grammar: a fetched document, or the XML of an inline `<grammar>` element. `base_url` is the
+    /// document's URL (the base for relative rulerefs and the name in messages).
+    pub fn parse_srgs(xml: &str, base_url: &str) -> Result<Grammar, GrammarError> {
+        let doc = srgs::parse(xml, base_url)?;
+        Grammar::from_doc(doc, BTreeMap::new())
+    }
+
+    /// A DTMF grammar of alternatives, for `<option dtmf>` and `<choice dtmf>`: each key sequence (`"1"`, `"12"`,
+    /// `"1 2"`, `"*"`) with its interpretation. Earlier alternatives win when several match. Characters that are
+    /// not DTMF keys make that alternative unmatchable.
+    pub fn from_alternatives(alts: &[(String, Value)]) -> Grammar {
+        let items = alts
+            .iter()
+            .map(|(keys, value)| {
+                let mut seq: Vec<Expansion> = Vec::new();
+                for c in keys.chars().filter(|c| !c.is_whitespace()) {
+                    if matches!(c, '0'..='9' | '*' | '#' | 'A'..='D') {
+                        seq.push(Expansion::Token(c.to_string()));
+                    } else {
+                        seq.push(Expansion::Void);
+                    }
+                }
+                if seq.is_empty() {
+                    seq.push(Expansion::Void);
+                }
+                seq.push(Expansion::Tag(Tag::Value(value.clone())));
+                Expansion::Seq(seq)
+            })
+            .collect::<Vec<_>>();
+        let body = if items.is_empty() {
+            Expansion::Void
+        } else {
+            Expansion::OneOf(items)
+        };
+        let doc = Doc {
+            uri: "dtmf choices".to_string(),
+            root: None,
+            mode: Mode::Dtmf,
+            rules: vec![RuleDef {
+                id: "choices".to_string(),
+                public: true,
+                body,
+            }],
+        };
+        // A one-of of token sequences compiles to a few instructions per key: far below the size limit.
+        Grammar::from_doc(doc, BTreeMap::new()).unwrap_or_else(|_| Grammar::void())
+    }
+
+    fn void() -> Grammar {
+        let doc = Doc {
+            uri: "void".to_string(),
+            root: None,
+            mode: Mode::Dtmf,
+            rules: vec![RuleDef {
+                id: "void".to_string(),
+                public: true,
+                body: Expansion::Void,
+            }],
+        };
+        let program = Program {
+            insts: vec![compile::Inst::Fail],
+            rules: Vec::new(),
+            tags: Vec::new(),
+            can_finish: vec![false],
+            mode: Mode::Dtmf,
+            problems: Vec::new(),
+        };
+        Grammar {
+            main: Arc::new(doc),
+            linked: BTreeMap::new(),
+            program: Arc::new(program),
+        }
+    }
+
+    /// Absolute URIs (without fragment) of external grammars referenced by this grammar or by the grammars linked
+    /// into it that are not linked yet. Fetch each, parse it with [`Grammar::parse_srgs`] and pass it to
+    /// [`Grammar::resolve_external`]; repeat until empty.
+    pub fn external_refs(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for doc in std::iter::once(&self.main).chain(self.linked.values()) {
+            for uri in doc.external_uris() {
+                if uri != self.main.uri && !self.linked.contains_key(&uri) && !out.contains(&uri) {
+                    out.push(uri);
+                }
+            }
+        }
+        out
+    }
+
+    /// Links a fetched external grammar under `uri` (as returned by [`Grammar::external_refs`]), together with the
+    /// grammars already linked into it.
+    pub fn resolve_external(&mut self, uri: &str, grammar: Grammar) {
+        let uri = uri.split('#').next().unwrap_or(uri).to_string();
+        let mut linked = self.linked.clone();
+        for (u, d) in &grammar.linked {
+            if *u != self.main.uri {
+                linked.entry(u.clone()).or_insert_with(|| d.clone());
+            }
+        }
+        linked.insert(uri, grammar.main.clone());
+        match compile::compile(&self.main, &linked) {
+            Ok(program) => {
+                self.linked = linked;
+                self.program = Arc::new(program);
+            }
+            Err(e) => {
+                tracing::warn!(grammar = %self.main.uri, error = %e, "linking external grammar failed");
+            }
+        }
+    }
+
+    /// Problems found when linking external grammars (a reference to a rule that does not exist or is private):
+    /// the interpreter should raise `error.badfetch` with the first.
+    pub fn check(&self) -> Result<(), GrammarError> {
+        match self.program.problems.first() {
+            Some(p) => Err(GrammarError::new(&self.main.uri, p.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// The grammar's input mode.
+    pub fn mode(&self) -> Mode {
+        self.program.mode
+    }
+
+    /// Matches DTMF keys (`"123"`; whitespace ignored; without the termchar). A voice grammar never matches.
+    pub fn matches(&self, digits: &str) -> MatchResult {
+        if self.program.mode == Mode::Voice {
+            return MatchResult::NoMatch;
+        }
+        let keys: Vec<String> = digits
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .map(|c| c.to_string())
+            .collect();
+        let tokens: Vec<&str> = keys.iter().map(String::as_str).collect();
+        self.match_tokens(&tokens)
+    }
+
+    /// Matches a token sequence in any mode (voice words for the SRGS conformance grammars). The utterance joins
+    /// the tokens with spaces in voice mode, without in DTMF mode.
+    pub fn matches_tokens(&self, tokens: &[&str]) -> MatchResult {
+        self.match_tokens(tokens)
+    }
+
+    fn match_tokens(&self, tokens: &[&str]) -> MatchResult {
+        let sep = match self.program.mode {
+            Mode::Dtmf => "",
+            Mode::Voice => " ",
+        };
+        let outcome = matcher::run(&self.program, tokens, MAX_PARSES);
+        for trace in &outcome.complete {
+            match semantics::interpret(&self.program, tokens, trace, sep) {
+                Ok(interpretation) => {
+                    return MatchResult::Complete {
+                        interpretation,
+                        utterance: tokens.join(sep),
+                        can_extend: outcome.can_extend,
+                    }
+                }
+                Err(semantics::SemError::Rejected) => {}
+                Err(semantics::SemError::Script(e)) => {
+                    tracing::warn!(grammar = %self.main.uri, error = %e, "semantic interpretation failed");
+                }
+            }
+        }
+        if outcome.can_extend {
+            MatchResult::Partial
+        } else {
+            MatchResult::NoMatch
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,291 @@
+//! Semantic interpretation of a parse (SISR 1.0): replays the parse's rule entries, tokens and tags.
+//!
+//! Each rule activation has a rule variable `out`. A rule in which no tag ran takes the value of its last rule
+//! reference (`rules.latest()`), else its matched text (SISR 1.0 §7.2, default assignment); builtin types take their
+//! Appendix P value. Literal tags (`'x'`, `semantics/1.0-literals`) and given values are evaluated here in Rust;
+//! as soon as a parse passes a script tag the whole replay runs in QuickJS, so `out.x = ...`, `out = rules.X`,
+//! `rules.latest()`, `meta.current().text` and the older `$ = ...`/`$X` forms of the W3C IR tests work as scripts.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::ast::Tag;
+use super::compile::Program;
+use super::matcher::Ev;
+
+/// Interrupt-handler calls allowed per evaluation before a runaway tag script is stopped.
+const SCRIPT_BUDGET: u64 = 10_000;
+/// Memory limit of the tag-script runtime.
+const SCRIPT_MEMORY: usize = 16 << 20;
+
+/// Why a parse has no interpretation.
+#[derive(Debug)]
+pub(crate) enum SemError {
+    /// A builtin's value function refused the keys (e.g. 29 February of a common year).
+    Rejected,
+    /// A tag script failed.
+    Script(String),
+}
+
+/// The interpretation of the parse `trace` of `tokens`; `sep` joins token text (`""` for DTMF).
+pub(crate) fn interpret(
+    prog: &Program,
+    tokens: &[&str],
+    trace: &[Ev],
+    sep: &str,
+) -> Result<Value, SemError> {
+    let natives = builtin_values(prog, tokens, trace)?;
+    let scripted = trace.iter().any(
+        |ev| matches!(ev, Ev::Tag(i) if matches!(prog.tags.get(*i as usize), Some(Tag::Script(_)))),
+    );
+    if scripted {
+        interpret_js(prog, tokens, trace, sep, &natives)
+    } else {
+        Ok(interpret_native(prog, tokens, trace, sep, &natives))
+    }
+}
+
+/// Values of builtin rule activations, by the index of their `Exit` event.
+fn builtin_values(
+    prog: &Program,
+    tokens: &[&str],
+    trace: &[Ev],
+) -> Result<Vec<(usize, Value)>, SemError> {
+    let mut out = Vec::new();
+    let mut stack: Vec<(u32, Vec<&str>)> = Vec::new();
+    for (at, ev) in trace.iter().enumerate() {
+        match ev {
+            Ev::Enter(r) => stack.push((*r, Vec::new())),
+            Ev::Tok(i) => {
+                let t = tokens.get(*i as usize).copied().unwrap_or("");
+                for f in stack.iter_mut() {
+                    f.1.push(t);
+                }
+            }
+            Ev::Tag(_) => {}
+            Ev::Exit => {
+                if let Some((r, toks)) = stack.pop() {
+                    if let Some(b) = prog.rules.get(r as usize).and_then(|r| r.builtin.as_ref()) {
+                        let keys: String = toks.concat();
+                        out.push((at, b.value(&keys).ok_or(SemError::Rejected)?));
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+struct Frame {
+    tokens: Vec<String>,
+    tagged: bool,
+    out: Value,
+    latest: Option<Value>,
+}
+
+fn interpret_native(
+    prog: &Program,
+    tokens: &[&str],
+    trace: &[Ev],
+    sep: &str,
+    natives: &[(usize, Value)],
+) -> Value {
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut result = Value::Null;
+    for (at, ev) in trace.iter().enumerate() {
+        match ev {
+            Ev::Enter(_) => stack.push(Frame {
+                tokens: Vec::new(),
+                tagged: false,
+                out: Value::Object(Map::new()),
+                latest: None,
+            }),
+            Ev::Tok(i) => {
+                let t = tokens.get(*i as usize).copied().unwrap_or("");
+                for f in stack.iter_mut() {
+                    f.tokens.push(t.to_string());
+                }
+            }
+            Ev::Tag(i) => {
+                if let Some(f) = stack.last_mut() {
+                    f.tagged = true;
+                    match prog.tags.get(*i as usize) {
+                        Some(Tag::Literal(s)) => f.out = Value::String(s.clone()),
+                        Some(Tag::Value(v)) => f.out = v.clone(),
+                        // Script tags take the JS path; not reached.
+                        Some(Tag::Script(_)) | None => {}
+                    }
+                }
+            }
+            Ev::Exit => {
+                let Some(f) = stack.pop() else { continue };
+                let value = if let Some((_, v)) = natives.iter().find(|(a, _)| *a == at) {
+                    v.clone()
+                } else if f.tagged {
+                    f.out
+                } else if let Some(latest) = f.latest {
+                    latest
+                } else {
+                    Value::String(f.tokens.join(sep))
+                };
+                match stack.last_mut() {
+                    Some(parent) => parent.latest = Some(value),
+                    None => result = value,
+                }
+            }
+        }
+    }
+    result
+}
+
+const PRELUDE: &str = r#"
+(function () {
+  var cache = new Map();
+  function compile(src) {
+    var f = cache.get(src);
+    if (!f) { f = new Function('__scope', 'with (__scope) {\n' + src + '\n}'); cache.set(src, f); }
+    return f;
+  }
+  function frame(name, sep) {
+    var f = { name: name, tokens: [], tagged: false, latest: undefined, latestMeta: undefined };
+    var rules = {}, meta = {};
+    Object.defineProperty(rules, 'latest', { value: function () { return f.latest; }, enumerable: false, writable: true, configurable: true });
+    Object.defineProperty(meta, 'current', { value: function () { return { text: f.tokens.join(sep), score: 1.0 }; }, enumerable: false, writable: true, configurable: true });
+    Object.defineProperty(meta, 'latest', { value: function () { return f.latestMeta; }, enumerable: false, writable: true, configurable: true });
+    var scope = { out: {}, rules: rules, meta: meta };
+    Object.defineProperty(scope, '$', { get: function () { return scope.out; }, set: function (v) { scope.out = v; }, enumerable: false, configurable: true });
+    Object.defineProperty(scope, '$$', { get: function () { return f.latest; }, enumerable: false, configurable: true });
+    f.scope = scope; f.rules = rules; f.meta = meta;
+    return f;
+  }
+  globalThis.__vxgate_sisr = function (events, tags, names, sep) {
+    var stack = [], result = null;
+    for (var i = 0; i < events.length; i++) {
+      var ev = events[i], f;
+      switch (ev[0]) {
+        case 'e': stack.push(frame(names[ev[1]], sep)); break;
+        case 't': for (var j = 0; j < stack.length; j++) stack[j].tokens.push(ev[1]); break;
+        case 'g': f = stack[stack.length - 1]; f.tagged = true; compile(tags[ev[1]])(f.scope); break;
+        case 'x':
+          f = stack.pop();
+          var v, text = f.tokens.join(sep);
+          if (ev.length > 1) v = ev[1];
+          else if (f.tagged) v = f.scope.out;
+          else if (f.latest !== undefined) v = f.latest;
+          else v = text;
+          if (stack.length === 0) { result = v; }
+          else {
+            var p = stack[stack.length - 1];
+            p.rules[f.name] = v;
+            p.meta[f.name] = { text: text, score: 1.0 };
+            p.scope['$' + f.name] = v;
+            p.latest = v; p.latestMeta = { text: text, score: 1.0 };
+          }
+          break;
+      }
+    }
+    return JSON.stringify(result === undefined ? null : result);
+  };
+})();
+"#;
+
+struct Js {
+    ctx: rquickjs::Context,
+    budget: Arc<AtomicU64>,
+    // Dropped after the context.
+    _rt: rquickjs::Runtime,
+}
+
+thread_local! {
+    static JS: RefCell<Option<Js>> = const { RefCell::new(None) };
+}
+
+fn new_js() -> Result<Js, String> {
+    let rt = rquickjs::Runtime::new().map_err(|e| format!("cannot start script runtime: {e}"))?;
+    rt.set_memory_limit(SCRIPT_MEMORY);
+    rt.set_max_stack_size(512 << 10);
+    let budget = Arc::new(AtomicU64::new(0));
+    let b = budget.clone();
+    rt.set_interrupt_handler(Some(Box::new(move || {
+        b.fetch_add(1, Ordering::Relaxed) > SCRIPT_BUDGET
+    })));
+    let ctx =
+        rquickjs::Context::full(&rt).map_err(|e| format!("cannot create script context: {e}"))?;
+    ctx.with(|ctx| {
+        ctx.eval::<(), _>(PRELUDE)
+            .map_err(|e| format!("sisr prelude failed: {e}"))
+    })?;
+    Ok(Js {
+        ctx,
+        budget,
+        _rt: rt,
+    })
+}
+
+fn interpret_js(
+    prog: &Program,
+    tokens: &[&str],
+    trace: &[Ev],
+    sep: &str,
+    natives: &[(usize, Value)],
+) -> Result<Value, SemError> {
+    let mut events = Vec::with_capacity(trace.len());
+    for (at, ev) in trace.iter().enumerate() {
+        events.push(match ev {
+            Ev::Enter(r) => serde_json::json!(["e", r]),
+            Ev::Tok(i) => serde_json::json!(["t", tokens.get(*i as usize).copied().unwrap_or("")]),
+            Ev::Tag(i) => serde_json::json!(["g", i]),
+            Ev::Exit => match natives.iter().find(|(a, _)| *a == at) {
+                Some((_, v)) => serde_json::json!(["x", v]),
+                None => serde_json::json!(["x"]),
+            },
+        });
+    }
+    let tags: Vec<String> = prog
+        .tags
+        .iter()
+        .map(|t| match t {
+            Tag::Script(s) => s.clone(),
+            Tag::Literal(s) => format!("out = {};", Value::String(s.clone())),
+            Tag::Value(v) => format!("out = {v};"),
+        })
+        .collect();
+    let names: Vec<&str> = prog.rules.iter().map(|r| r.name.as_str()).collect();
+    let call = format!(
+        "__vxgate_sisr({}, {}, {}, {})",
+        Value::from(events),
+        serde_json::to_string(&tags).unwrap_or_else(|_| "[]".into()),
+        serde_json::to_string(&names).unwrap_or_else(|_| "[]".into()),
+        Value::String(sep.to_string()),
+    );
+    let json = JS.with(|cell| -> Result<String, SemError> {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(new_js().map_err(SemError::Script)?);
+        }
+        let Some(js) = slot.as_ref() else {
+            return Err(SemError::Script("no script runtime".into()));
+        };
+        js.budget.store(0, Ordering::Relaxed);
+        js.ctx.with(|ctx| {
+            ctx.eval::<String, _>(call.as_bytes().to_vec())
+                .map_err(|e| {
+                    let detail = match e {
+                        rquickjs::Error::Exception => {
+                            let ex = ctx.catch();
+                            ex.as_exception()
+                                .and_then(|x| x.message())
+                                .or_else(|| ex.as_string().and_then(|s| s.to_string().ok()))
+                                .unwrap_or_else(|| "exception".to_string())
+                        }
+                        other => other.to_string(),
+                    };
+                    SemError::Script(format!("tag script failed: {detail}"))
+                })
+        })
+    })?;
+    serde_json::from_str(&json).map_err(|e| SemError::Script(format!("bad script result: {e}")))
+}
