@@ -1,0 +1,269 @@
+//! In-band detector: known tones, Q.24 limits, and signals that must give nothing.
+
+use super::*;
+use rand::{rngs::StdRng, Rng, SeedableRng};
+
+/// Appends `ms` of a tone pair (frequencies scaled by `1 + dev_lo` / `1 + dev_hi`, amplitudes `a_lo`, `a_hi`).
+fn tone(out: &mut Vec<f64>, d: Digit, ms: f64, a_lo: f64, a_hi: f64, dev_lo: f64, dev_hi: f64) {
+    let (fl, fh) = d.frequencies();
+    let n = (ms * 8.0).round() as usize;
+    let base = out.len();
+    for i in 0..n {
+        let t = (base + i) as f64 / RATE;
+        let x = a_lo * (2.0 * PI * fl * (1.0 + dev_lo) * t).sin()
+            + a_hi * (2.0 * PI * fh * (1.0 + dev_hi) * t + 0.3).sin();
+        out.push(x);
+    }
+}
+
+fn silence(out: &mut Vec<f64>, ms: f64) {
+    let n = (ms * 8.0).round() as usize;
+    out.extend(std::iter::repeat_n(0.0, n));
+}
+
+fn pcm(x: &[f64]) -> Vec<i16> {
+    x.iter()
+        .map(|v| v.round().clamp(-32768.0, 32767.0) as i16)
+        .collect()
+}
+
+fn detect(x: &[f64]) -> Vec<(Digit, u64)> {
+    InbandDetector::new().process(&pcm(x))
+}
+
+fn keys(found: &[(Digit, u64)]) -> String {
+    found.iter().map(|f| f.0.to_char()).collect()
+}
+
+const A: f64 = 6000.0; // about -14.7 dBFS per tone
+
+#[test]
+fn every_key_is_detected_with_its_start() {
+    let mut x = Vec::new();
+    let mut starts = Vec::new();
+    silence(&mut x, 37.0);
+    for d in Digit::ALL {
+        starts.push(x.len() as u64);
+        tone(&mut x, d, 80.0, A, A, 0.0, 0.0);
+        silence(&mut x, 63.0);
+    }
+    let found = detect(&x);
+    assert_eq!(keys(&found), "0123456789*#ABCD");
+    for (f, s) in found.iter().zip(&starts) {
+        assert!(f.1.abs_diff(*s) <= 40, "start {} vs {}", f.1, s);
+    }
+}
+
+#[test]
+fn chunking_does_not_matter() {
+    let mut x = Vec::new();
+    for d in [Digit::D5, Digit::D8, Digit::D5] {
+        tone(&mut x, d, 70.0, A, A, 0.0, 0.0);
+        silence(&mut x, 50.0);
+    }
+    let whole = detect(&x);
+    let samples = pcm(&x);
+    let mut det = InbandDetector::new();
+    let mut parts = Vec::new();
+    for chunk in samples.chunks(37) {
+        parts.extend(det.process(chunk));
+    }
+    assert_eq!(keys(&whole), "585");
+    assert_eq!(whole, parts);
+    assert_eq!(det.samples(), samples.len() as u64);
+}
+
+#[test]
+fn q24_tone_duration_limits() {
+    for offset in [0.0, 1.3, 2.5, 3.1, 4.4] {
+        for (ms, want) in [
+            (25.0, ""),
+            (30.0, ""),
+            (40.0, "1"),
+            (45.0, "1"),
+            (50.0, "1"),
+        ] {
+            let mut x = Vec::new();
+            silence(&mut x, 20.0 + offset);
+            tone(&mut x, Digit::D1, ms, A, A, 0.0, 0.0);
+            silence(&mut x, 100.0);
+            assert_eq!(
+                keys(&detect(&x)),
+                want,
+                "{ms} ms tone at offset {offset} ms"
+            );
+        }
+    }
+}
+
+#[test]
+fn q24_pause_limits() {
+    for (pause, want) in [(40.0, "77"), (60.0, "77"), (10.0, "7"), (5.0, "7")] {
+        let mut x = Vec::new();
+        silence(&mut x, 10.0);
+        tone(&mut x, Digit::D7, 60.0, A, A, 0.0, 0.0);
+        silence(&mut x, pause);
+        tone(&mut x, Digit::D7, 60.0, A, A, 0.0, 0.0);
+        silence(&mut x, 60.0);
+        assert_eq!(keys(&detect(&x)), want, "{pause} ms pause");
+    }
+    // A different key straight after, no pause.
+    let mut x = Vec::new();
+    tone(&mut x, Digit::D2, 60.0, A, A, 0.0, 0.0);
+    tone(&mut x, Digit::D3, 60.0, A, A, 0.0, 0.0);
+    silence(&mut x, 40.0);
+    assert_eq!(keys(&detect(&x)), "23");
+}
+
+#[test]
+fn q24_frequency_tolerance() {
+    for d in [Digit::D1, Digit::D9, Digit::D, Digit::Star] {
+        for dev in [-0.015, 0.015] {
+            for (dl, dh) in [(dev, 0.0), (0.0, dev), (dev, dev), (dev, -dev)] {
+                let mut x = Vec::new();
+                tone(&mut x, d, 80.0, A, A, dl, dh);
+                silence(&mut x, 50.0);
+                assert_eq!(
+                    keys(&detect(&x)),
+                    d.to_char().to_string(),
+                    "{d} off by {dl}/{dh}"
+                );
+            }
+        }
+        for dev in [-0.035, 0.035, 0.05, -0.06] {
+            for (dl, dh) in [(dev, 0.0), (0.0, dev)] {
+                let mut x = Vec::new();
+                tone(&mut x, d, 80.0, A, A, dl, dh);
+                silence(&mut x, 50.0);
+                assert_eq!(
+                    keys(&detect(&x)),
+                    "",
+                    "{d} off by {dl}/{dh} must be rejected"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn twist_limits() {
+    let db = |v: f64| 10f64.powf(v / 20.0);
+    for (hi_over_lo_db, ok) in [
+        (0.0, true),
+        (6.0, true),
+        (-3.0, true),
+        (10.0, false),
+        (-6.0, false),
+    ] {
+        let mut x = Vec::new();
+        tone(
+            &mut x,
+            Digit::D6,
+            80.0,
+            4000.0,
+            4000.0 * db(hi_over_lo_db),
+            0.0,
+            0.0,
+        );
+        silence(&mut x, 50.0);
+        assert_eq!(keys(&detect(&x)) == "6", ok, "twist {hi_over_lo_db} dB");
+    }
+}
+
+#[test]
+fn level_limits() {
+    for (a, ok) in [
+        (8000.0, true),
+        (1000.0, true),
+        (500.0, true),
+        (100.0, false),
+    ] {
+        let mut x = Vec::new();
+        tone(&mut x, Digit::D4, 80.0, a, a, 0.0, 0.0);
+        silence(&mut x, 50.0);
+        assert_eq!(keys(&detect(&x)) == "4", ok, "amplitude {a}");
+    }
+}
+
+#[test]
+fn tone_in_noise_is_found_noise_alone_is_not() {
+    let mut rng = StdRng::seed_from_u64(7);
+    // 20 s of loud white noise: nothing.
+    let noise: Vec<f64> = (0..160_000)
+        .map(|_| rng.random_range(-12000.0..12000.0))
+        .collect();
+    assert_eq!(detect(&noise), vec![]);
+    // Tones 20 dB above the noise: found.
+    let mut x = Vec::new();
+    for d in [Digit::D1, Digit::D2, Digit::D3] {
+        tone(&mut x, d, 70.0, A, A, 0.0, 0.0);
+        silence(&mut x, 70.0);
+    }
+    let level = A / 10.0;
+    for v in x.iter_mut() {
+        *v += rng.random_range(-level..level) * 1.7;
+    }
+    assert_eq!(keys(&detect(&x)), "123");
+}
+
+#[test]
+fn music_like_signals_give_no_digits() {
+    // Chords of harmonic-rich notes (piano-like partials, decaying), arpeggios and a slow sweep across the DTMF band.
+    let mut x = Vec::new();
+    let notes = |midi: f64| 440.0 * 2f64.powf((midi - 69.0) / 12.0);
+    let chords: [&[f64]; 6] = [
+        &[60.0, 64.0, 67.0],
+        &[65.0, 69.0, 72.0],
+        &[77.0, 84.0],       // F5 + C6: near 697 and 1047 Hz
+        &[77.0, 87.0],       // F5 + D#6: 698 + 1245 Hz, two near-DTMF notes
+        &[78.0, 89.0, 93.0], // F#5, F6, A6
+        &[57.0, 81.0, 88.0],
+    ];
+    for chord in chords {
+        let n = 8000;
+        for i in 0..n {
+            let t = i as f64 / RATE;
+            let env = (-3.0 * t).exp();
+            let mut v = 0.0;
+            for &m in chord {
+                let f = notes(m);
+                for h in 1..=6 {
+                    let fh = f * h as f64;
+                    if fh < 3900.0 {
+                        v += 3000.0 / h as f64 * env * (2.0 * PI * fh * t).sin();
+                    }
+                }
+            }
+            x.push(v);
+        }
+    }
+    // Sweep 600 → 1700 Hz over 2 s, plus its octave.
+    for i in 0..16_000 {
+        let t = i as f64 / RATE;
+        let ph = 2.0 * PI * (600.0 * t + 1100.0 * t * t / 4.0);
+        x.push(6000.0 * ph.sin() + 3000.0 * (2.0 * ph).sin());
+    }
+    // Two pure glissandi a DTMF-like distance apart, moving at 1600 and 2400 Hz/s (never within tolerance of a
+    // pair for 40 ms), repeated.
+    for _ in 0..8 {
+        for i in 0..2000 {
+            let t = i as f64 / RATE;
+            let p1 = 2.0 * PI * (600.0 * t + 800.0 * t * t);
+            let p2 = 2.0 * PI * (1150.0 * t + 1200.0 * t * t);
+            x.push(5000.0 * p1.sin() + 5000.0 * p2.sin());
+        }
+    }
+    assert_eq!(detect(&x), vec![]);
+}
+
+#[test]
+fn harmonics_make_a_tone_pair_not_a_digit() {
+    let mut x = Vec::new();
+    let (fl, fh) = Digit::D5.frequencies();
+    for i in 0..1600 {
+        let t = i as f64 / RATE;
+        let s = |f: f64| (2.0 * PI * f * t).sin() + 0.5 * (2.0 * PI * 2.0 * f * t).sin();
+        x.push(4000.0 * (s(fl) + s(fh)));
+    }
+    assert_eq!(detect(&x), vec![]);
+}
