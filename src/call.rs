@@ -1,0 +1,1 @@
+//! One call: SIP dialog + media session + service.

@@ -1,0 +1,235 @@
+//! The config file as written (serde structs with spans), and its validation into [`GatewayConfig`].
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{line_of, ConfigProblem, GatewayConfig, ServiceConfig, SipConfig};
+use crate::dialpeer::{DialPeer, DigitPattern};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    sip: RawSip,
+    #[serde(default)]
+    services: RawServices,
+    dial_peer: Option<Vec<Spanned<RawDialPeer>>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSip {
+    udp: Option<Spanned<String>>,
+    tcp: Option<Spanned<String>>,
+    max_conn: Option<Spanned<i64>>,
+    trusted_sources: Option<Vec<Spanned<String>>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServices {
+    ivr_port: Option<Spanned<i64>>,
+    ivr_path: Option<Spanned<String>>,
+    fetch_timeout_ms: Option<Spanned<i64>>,
+    default_ivr_base: Option<Spanned<String>>,
+    media_dir: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDialPeer {
+    tag: Spanned<i64>,
+    service: Spanned<String>,
+    incoming_called_number: Spanned<String>,
+    codec: Option<Spanned<String>>,
+    dtmf_relay: Option<Spanned<String>>,
+    max_conn: Option<Spanned<i64>>,
+    preference: Option<Spanned<i64>>,
+}
+
+struct Problems<'a> {
+    text: &'a str,
+    list: Vec<ConfigProblem>,
+}
+
+impl Problems<'_> {
+    fn add<T>(&mut self, at: &Spanned<T>, message: String) {
+        self.list.push(ConfigProblem {
+            line: line_of(self.text, at.span().start),
+            message,
+        });
+    }
+}
+
+/// Parses `text`, returning the config or every problem found (sorted by line).
+pub(super) fn parse(text: &str) -> Result<GatewayConfig, Vec<ConfigProblem>> {
+    let raw: RawConfig = toml::from_str(text).map_err(|e| {
+        vec![ConfigProblem {
+            line: e.span().map(|s| line_of(text, s.start)).unwrap_or(0),
+            message: e.message().trim().to_string(),
+        }]
+    })?;
+    let mut p = Problems { text, list: Vec::new() };
+
+    let addr = |p: &mut Problems, v: &Option<Spanned<String>>, key: &str, default: Option<SocketAddr>| match v {
+        None => default,
+        Some(s) if s.get_ref().is_empty() || s.get_ref() == "off" => None,
+        Some(s) => match s.get_ref().parse::<SocketAddr>() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                p.add(s, format!("sip.{key}: bad listen address {:?} (expected ip:port)", s.get_ref()));
+                None
+            }
+        },
+    };
+    let default_listen: SocketAddr = SocketAddr::from(([127, 0, 0, 1], 5060));
+    // Neither given: both on 127.0.0.1:5060. One given: only that one.
+    let default = (raw.sip.udp.is_none() && raw.sip.tcp.is_none()).then_some(default_listen);
+    let udp = addr(&mut p, &raw.sip.udp, "udp", default);
+    let tcp = addr(&mut p, &raw.sip.tcp, "tcp", default);
+    if udp.is_none() && tcp.is_none() && (raw.sip.udp.is_some() || raw.sip.tcp.is_some()) && p.list.is_empty() {
+        p.list.push(ConfigProblem { line: 0, message: "sip: no listener (udp and tcp are both off)".into() });
+    }
+    let max_conn = positive(&mut p, raw.sip.max_conn.as_ref(), "sip.max_conn");
+    let trusted_sources = match &raw.sip.trusted_sources {
+        None => vec![
+            // Literal networks; cannot fail.
+            "127.0.0.0/8".parse().expect("literal network"),
+            "::1/128".parse().expect("literal network"),
+        ],
+        Some(list) => list
+            .iter()
+            .filter_map(|s| {
+                let v = s.get_ref();
+                let net = v
+                    .parse::<IpNet>()
+                    .or_else(|_| v.parse::<std::net::IpAddr>().map(IpNet::from));
+                match net {
+                    Ok(n) => Some(n),
+                    Err(_) => {
+                        p.add(s, format!("sip.trusted_sources: bad address or CIDR {v:?}"));
+                        None
+                    }
+                }
+            })
+            .collect(),
+    };
+
+    let ivr_port = match &raw.services.ivr_port {
+        None => 8000,
+        Some(s) => match u16::try_from(*s.get_ref()) {
+            Ok(port) if port > 0 => port,
+            _ => {
+                p.add(s, format!("services.ivr_port: {} is not a port (1-65535)", s.get_ref()));
+                8000
+            }
+        },
+    };
+    let ivr_path = match &raw.services.ivr_path {
+        None => "/cvp/VBServlet".to_string(),
+        Some(s) if s.get_ref().starts_with('/') => s.get_ref().clone(),
+        Some(s) => {
+            p.add(s, format!("services.ivr_path: {:?} must start with '/'", s.get_ref()));
+            String::new()
+        }
+    };
+    let fetch_timeout = Duration::from_millis(
+        positive(&mut p, raw.services.fetch_timeout_ms.as_ref(), "services.fetch_timeout_ms").unwrap_or(7000) as u64,
+    );
+    let default_ivr_base = match &raw.services.default_ivr_base {
+        None => None,
+        Some(s) if s.get_ref().starts_with("http://") || s.get_ref().starts_with("https://") => {
+            Some(s.get_ref().trim_end_matches('/').to_string())
+        }
+        Some(s) => {
+            p.add(s, format!("services.default_ivr_base: {:?} is not an http(s) URL", s.get_ref()));
+            None
+        }
+    };
+
+    let dial_peers = match &raw.dial_peer {
+        None => DialPeer::callflow_defaults(),
+        Some(list) => dial_peers(&mut p, list),
+    };
+
+    if !p.list.is_empty() {
+        p.list.sort_by_key(|x| x.line);
+        return Err(p.list);
+    }
+    Ok(GatewayConfig {
+        sip: SipConfig { udp, tcp, max_conn, trusted_sources },
+        services: ServiceConfig {
+            ivr_port,
+            ivr_path,
+            fetch_timeout,
+            default_ivr_base,
+            media_dir: raw.services.media_dir.map(Into::into),
+        },
+        dial_peers,
+    })
+}
+
+fn positive(p: &mut Problems, v: Option<&Spanned<i64>>, key: &str) -> Option<usize> {
+    let s = v?;
+    match usize::try_from(*s.get_ref()) {
+        Ok(n) if n > 0 => Some(n),
+        _ => {
+            p.add(s, format!("{key}: {} must be a positive number", s.get_ref()));
+            None
+        }
+    }
+}
+
+fn dial_peers(p: &mut Problems, list: &[Spanned<RawDialPeer>]) -> Vec<DialPeer> {
+    let mut out = Vec::new();
+    let mut tags: HashMap<i64, usize> = HashMap::new();
+    for entry in list {
+        let r = entry.get_ref();
+        let n_before = p.list.len();
+        let tag = match u32::try_from(*r.tag.get_ref()) {
+            Ok(t) if t > 0 => t,
+            _ => {
+                p.add(&r.tag, format!("dial_peer.tag: {} is not a dial-peer number (1-4294967295)", r.tag.get_ref()));
+                0
+            }
+        };
+        if let Some(first) = tags.insert(*r.tag.get_ref(), line_of(p.text, r.tag.span().start)) {
+            p.add(&r.tag, format!("duplicate dial-peer tag {} (first at line {first})", r.tag.get_ref()));
+        }
+        let service = r.service.get_ref().parse().map_err(|e| p.add(&r.service, format!("dial-peer {tag}: {e}"))).ok();
+        let pattern = DigitPattern::parse(r.incoming_called_number.get_ref())
+            .map_err(|e| p.add(&r.incoming_called_number, format!("dial-peer {tag}: incoming_called_number: {e}")))
+            .ok();
+        let codec = match &r.codec {
+            None => Some(crate::dialpeer::Codec::G711Ulaw),
+            Some(s) => s.get_ref().parse().map_err(|e| p.add(s, format!("dial-peer {tag}: {e}"))).ok(),
+        };
+        let dtmf_relay = match &r.dtmf_relay {
+            None => Some(crate::dialpeer::DtmfRelay::RtpNte),
+            Some(s) => s.get_ref().parse().map_err(|e| p.add(s, format!("dial-peer {tag}: {e}"))).ok(),
+        };
+        let max_conn = positive(p, r.max_conn.as_ref(), &format!("dial-peer {tag}: max_conn"));
+        let preference = match &r.preference {
+            None => 0,
+            Some(s) => match u8::try_from(*s.get_ref()) {
+                Ok(v) if v <= 10 => v,
+                _ => {
+                    p.add(s, format!("dial-peer {tag}: preference {} is not 0-10", s.get_ref()));
+                    0
+                }
+            },
+        };
+        if p.list.len() != n_before {
+            continue;
+        }
+        if let (Some(service), Some(pattern), Some(codec), Some(dtmf_relay)) = (service, pattern, codec, dtmf_relay) {
+            out.push(DialPeer { tag, service, pattern, codec, dtmf_relay, max_conn, preference });
+        }
+    }
+    out
+}
