@@ -25,6 +25,7 @@
 //! dtmf_relay = "rtp-nte"
 //! max_conn = 100
 //! preference = 0
+//! answer_delay_ms = 0     # 180 Ringing, then answer after this long
 //! ```
 
 mod raw;
@@ -130,7 +131,11 @@ impl GatewayConfig {
 /// The 1-based line of byte offset `pos` in `text`.
 pub(crate) fn line_of(text: &str, pos: usize) -> usize {
     let pos = pos.min(text.len());
-    text.as_bytes()[..pos].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..pos]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 #[cfg(test)]
@@ -147,7 +152,11 @@ mod tests {
         assert_eq!(c.services.ivr_port, 8000);
         assert_eq!(c.services.ivr_path, "/cvp/VBServlet");
         assert_eq!(c.services.fetch_timeout, Duration::from_secs(7));
-        assert!(c.sip.trusted_sources.iter().any(|n| n.contains(&"127.0.0.1".parse::<std::net::IpAddr>().expect("ip"))));
+        assert!(c
+            .sip
+            .trusted_sources
+            .iter()
+            .any(|n| n.contains(&"127.0.0.1".parse::<std::net::IpAddr>().expect("ip"))));
     }
 
     #[test]
@@ -173,7 +182,10 @@ preference = 3
         assert_eq!(c.sip.max_conn, Some(10));
         assert_eq!(c.sip.trusted_sources.len(), 2);
         let p = &c.dial_peers[0];
-        assert_eq!((p.tag, p.service, p.codec, p.max_conn, p.preference), (7, ServiceKind::Ringtone, Codec::G711Alaw, Some(2), 3));
+        assert_eq!(
+            (p.tag, p.service, p.codec, p.max_conn, p.preference),
+            (7, ServiceKind::Ringtone, Codec::G711Alaw, Some(2), 3)
+        );
     }
 
     #[test]
@@ -207,7 +219,8 @@ codec = "g729"
             panic!("expected problems");
         };
         assert_eq!(problems[0].line, 2, "{problems:?}");
-        let Err(ConfigError::Invalid(problems)) = GatewayConfig::parse("[sip]\n\nbogus = 1\n") else {
+        let Err(ConfigError::Invalid(problems)) = GatewayConfig::parse("[sip]\n\nbogus = 1\n")
+        else {
             panic!("expected problems");
         };
         assert_eq!(problems[0].line, 3, "{problems:?}");

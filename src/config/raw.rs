@@ -50,6 +50,7 @@ struct RawDialPeer {
     dtmf_relay: Option<Spanned<String>>,
     max_conn: Option<Spanned<i64>>,
     preference: Option<Spanned<i64>>,
+    answer_delay_ms: Option<Spanned<i64>>,
 }
 
 struct Problems<'a> {
@@ -74,15 +75,27 @@ pub(super) fn parse(text: &str) -> Result<GatewayConfig, Vec<ConfigProblem>> {
             message: e.message().trim().to_string(),
         }]
     })?;
-    let mut p = Problems { text, list: Vec::new() };
+    let mut p = Problems {
+        text,
+        list: Vec::new(),
+    };
 
-    let addr = |p: &mut Problems, v: &Option<Spanned<String>>, key: &str, default: Option<SocketAddr>| match v {
+    let addr = |p: &mut Problems,
+                v: &Option<Spanned<String>>,
+                key: &str,
+                default: Option<SocketAddr>| match v {
         None => default,
         Some(s) if s.get_ref().is_empty() || s.get_ref() == "off" => None,
         Some(s) => match s.get_ref().parse::<SocketAddr>() {
             Ok(a) => Some(a),
             Err(_) => {
-                p.add(s, format!("sip.{key}: bad listen address {:?} (expected ip:port)", s.get_ref()));
+                p.add(
+                    s,
+                    format!(
+                        "sip.{key}: bad listen address {:?} (expected ip:port)",
+                        s.get_ref()
+                    ),
+                );
                 None
             }
         },
@@ -92,8 +105,15 @@ pub(super) fn parse(text: &str) -> Result<GatewayConfig, Vec<ConfigProblem>> {
     let default = (raw.sip.udp.is_none() && raw.sip.tcp.is_none()).then_some(default_listen);
     let udp = addr(&mut p, &raw.sip.udp, "udp", default);
     let tcp = addr(&mut p, &raw.sip.tcp, "tcp", default);
-    if udp.is_none() && tcp.is_none() && (raw.sip.udp.is_some() || raw.sip.tcp.is_some()) && p.list.is_empty() {
-        p.list.push(ConfigProblem { line: 0, message: "sip: no listener (udp and tcp are both off)".into() });
+    if udp.is_none()
+        && tcp.is_none()
+        && (raw.sip.udp.is_some() || raw.sip.tcp.is_some())
+        && p.list.is_empty()
+    {
+        p.list.push(ConfigProblem {
+            line: 0,
+            message: "sip: no listener (udp and tcp are both off)".into(),
+        });
     }
     let max_conn = positive(&mut p, raw.sip.max_conn.as_ref(), "sip.max_conn");
     let trusted_sources = match &raw.sip.trusted_sources {
@@ -125,7 +145,10 @@ pub(super) fn parse(text: &str) -> Result<GatewayConfig, Vec<ConfigProblem>> {
         Some(s) => match u16::try_from(*s.get_ref()) {
             Ok(port) if port > 0 => port,
             _ => {
-                p.add(s, format!("services.ivr_port: {} is not a port (1-65535)", s.get_ref()));
+                p.add(
+                    s,
+                    format!("services.ivr_port: {} is not a port (1-65535)", s.get_ref()),
+                );
                 8000
             }
         },
@@ -134,12 +157,20 @@ pub(super) fn parse(text: &str) -> Result<GatewayConfig, Vec<ConfigProblem>> {
         None => "/cvp/VBServlet".to_string(),
         Some(s) if s.get_ref().starts_with('/') => s.get_ref().clone(),
         Some(s) => {
-            p.add(s, format!("services.ivr_path: {:?} must start with '/'", s.get_ref()));
+            p.add(
+                s,
+                format!("services.ivr_path: {:?} must start with '/'", s.get_ref()),
+            );
             String::new()
         }
     };
     let fetch_timeout = Duration::from_millis(
-        positive(&mut p, raw.services.fetch_timeout_ms.as_ref(), "services.fetch_timeout_ms").unwrap_or(7000) as u64,
+        positive(
+            &mut p,
+            raw.services.fetch_timeout_ms.as_ref(),
+            "services.fetch_timeout_ms",
+        )
+        .unwrap_or(7000) as u64,
     );
     let default_ivr_base = match &raw.services.default_ivr_base {
         None => None,
@@ -147,7 +178,13 @@ pub(super) fn parse(text: &str) -> Result<GatewayConfig, Vec<ConfigProblem>> {
             Some(s.get_ref().trim_end_matches('/').to_string())
         }
         Some(s) => {
-            p.add(s, format!("services.default_ivr_base: {:?} is not an http(s) URL", s.get_ref()));
+            p.add(
+                s,
+                format!(
+                    "services.default_ivr_base: {:?} is not an http(s) URL",
+                    s.get_ref()
+                ),
+            );
             None
         }
     };
@@ -162,7 +199,12 @@ pub(super) fn parse(text: &str) -> Result<GatewayConfig, Vec<ConfigProblem>> {
         return Err(p.list);
     }
     Ok(GatewayConfig {
-        sip: SipConfig { udp, tcp, max_conn, trusted_sources },
+        sip: SipConfig {
+            udp,
+            tcp,
+            max_conn,
+            trusted_sources,
+        },
         services: ServiceConfig {
             ivr_port,
             ivr_path,
@@ -179,7 +221,10 @@ fn positive(p: &mut Problems, v: Option<&Spanned<i64>>, key: &str) -> Option<usi
     match usize::try_from(*s.get_ref()) {
         Ok(n) if n > 0 => Some(n),
         _ => {
-            p.add(s, format!("{key}: {} must be a positive number", s.get_ref()));
+            p.add(
+                s,
+                format!("{key}: {} must be a positive number", s.get_ref()),
+            );
             None
         }
     }
@@ -194,41 +239,105 @@ fn dial_peers(p: &mut Problems, list: &[Spanned<RawDialPeer>]) -> Vec<DialPeer> 
         let tag = match u32::try_from(*r.tag.get_ref()) {
             Ok(t) if t > 0 => t,
             _ => {
-                p.add(&r.tag, format!("dial_peer.tag: {} is not a dial-peer number (1-4294967295)", r.tag.get_ref()));
+                p.add(
+                    &r.tag,
+                    format!(
+                        "dial_peer.tag: {} is not a dial-peer number (1-4294967295)",
+                        r.tag.get_ref()
+                    ),
+                );
                 0
             }
         };
         if let Some(first) = tags.insert(*r.tag.get_ref(), line_of(p.text, r.tag.span().start)) {
-            p.add(&r.tag, format!("duplicate dial-peer tag {} (first at line {first})", r.tag.get_ref()));
+            p.add(
+                &r.tag,
+                format!(
+                    "duplicate dial-peer tag {} (first at line {first})",
+                    r.tag.get_ref()
+                ),
+            );
         }
-        let service = r.service.get_ref().parse().map_err(|e| p.add(&r.service, format!("dial-peer {tag}: {e}"))).ok();
+        let service = r
+            .service
+            .get_ref()
+            .parse()
+            .map_err(|e| p.add(&r.service, format!("dial-peer {tag}: {e}")))
+            .ok();
         let pattern = DigitPattern::parse(r.incoming_called_number.get_ref())
-            .map_err(|e| p.add(&r.incoming_called_number, format!("dial-peer {tag}: incoming_called_number: {e}")))
+            .map_err(|e| {
+                p.add(
+                    &r.incoming_called_number,
+                    format!("dial-peer {tag}: incoming_called_number: {e}"),
+                )
+            })
             .ok();
         let codec = match &r.codec {
             None => Some(crate::dialpeer::Codec::G711Ulaw),
-            Some(s) => s.get_ref().parse().map_err(|e| p.add(s, format!("dial-peer {tag}: {e}"))).ok(),
+            Some(s) => s
+                .get_ref()
+                .parse()
+                .map_err(|e| p.add(s, format!("dial-peer {tag}: {e}")))
+                .ok(),
         };
         let dtmf_relay = match &r.dtmf_relay {
             None => Some(crate::dialpeer::DtmfRelay::RtpNte),
-            Some(s) => s.get_ref().parse().map_err(|e| p.add(s, format!("dial-peer {tag}: {e}"))).ok(),
+            Some(s) => s
+                .get_ref()
+                .parse()
+                .map_err(|e| p.add(s, format!("dial-peer {tag}: {e}")))
+                .ok(),
         };
-        let max_conn = positive(p, r.max_conn.as_ref(), &format!("dial-peer {tag}: max_conn"));
+        let max_conn = positive(
+            p,
+            r.max_conn.as_ref(),
+            &format!("dial-peer {tag}: max_conn"),
+        );
         let preference = match &r.preference {
             None => 0,
             Some(s) => match u8::try_from(*s.get_ref()) {
                 Ok(v) if v <= 10 => v,
                 _ => {
-                    p.add(s, format!("dial-peer {tag}: preference {} is not 0-10", s.get_ref()));
+                    p.add(
+                        s,
+                        format!("dial-peer {tag}: preference {} is not 0-10", s.get_ref()),
+                    );
                     0
+                }
+            },
+        };
+        let answer_delay = match &r.answer_delay_ms {
+            None => Duration::ZERO,
+            Some(s) => match u64::try_from(*s.get_ref()) {
+                Ok(ms) if ms <= 60_000 => Duration::from_millis(ms),
+                _ => {
+                    p.add(
+                        s,
+                        format!(
+                            "dial-peer {tag}: answer_delay_ms {} is not 0-60000",
+                            s.get_ref()
+                        ),
+                    );
+                    Duration::ZERO
                 }
             },
         };
         if p.list.len() != n_before {
             continue;
         }
-        if let (Some(service), Some(pattern), Some(codec), Some(dtmf_relay)) = (service, pattern, codec, dtmf_relay) {
-            out.push(DialPeer { tag, service, pattern, codec, dtmf_relay, max_conn, preference });
+        if let (Some(service), Some(pattern), Some(codec), Some(dtmf_relay)) =
+            (service, pattern, codec, dtmf_relay)
+        {
+            out.push(DialPeer {
+                tag,
+                service,
+                pattern,
+                codec,
+                dtmf_relay,
+                max_conn,
+                preference,
+                answer_delay,
+            });
         }
     }
     out

@@ -94,7 +94,9 @@ impl FromStr for Codec {
         match s {
             "g711ulaw" => Ok(Codec::G711Ulaw),
             "g711alaw" => Ok(Codec::G711Alaw),
-            other => Err(format!("unknown codec {other:?} (expected g711ulaw or g711alaw)")),
+            other => Err(format!(
+                "unknown codec {other:?} (expected g711ulaw or g711alaw)"
+            )),
         }
     }
 }
@@ -114,7 +116,9 @@ impl FromStr for DtmfRelay {
         match s {
             "rtp-nte" => Ok(DtmfRelay::RtpNte),
             "inband" | "in-band" => Ok(DtmfRelay::Inband),
-            other => Err(format!("unknown dtmf_relay {other:?} (expected rtp-nte or inband)")),
+            other => Err(format!(
+                "unknown dtmf_relay {other:?} (expected rtp-nte or inband)"
+            )),
         }
     }
 }
@@ -136,6 +140,8 @@ pub struct DialPeer {
     pub max_conn: Option<usize>,
     /// IOS preference 0 (most preferred) to 10.
     pub preference: u8,
+    /// Time between 180 Ringing and the answer (zero: answer at once).
+    pub answer_delay: std::time::Duration,
 }
 
 impl DialPeer {
@@ -151,6 +157,7 @@ impl DialPeer {
             dtmf_relay: DtmfRelay::RtpNte,
             max_conn: None,
             preference: 0,
+            answer_delay: std::time::Duration::ZERO,
         };
         vec![
             peer(1401, ServiceKind::Bootstrap, "5417641401T"),
@@ -170,6 +177,9 @@ mod tests {
         assert_eq!(table.select("541764140144").map(|p| p.tag), Ok(1401));
         assert_eq!(table.select("91919191").map(|p| p.tag), Ok(9191));
         assert_eq!(table.select("92929292").map(|p| p.tag), Ok(9292));
-        assert_eq!(table.select("5550100").map(|p| p.tag), Err(MatchError::NoDialPeer));
+        assert_eq!(
+            table.select("5550100").map(|p| p.tag),
+            Err(MatchError::NoDialPeer)
+        );
     }
 }

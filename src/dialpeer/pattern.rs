@@ -134,7 +134,11 @@ impl DigitPattern {
 
     /// How specific this pattern is, for choosing between several that match.
     pub fn specificity(&self) -> Specificity {
-        let exact = self.positions.iter().filter(|p| matches!(p, Position::Exact(_))).count();
+        let exact = self
+            .positions
+            .iter()
+            .filter(|p| matches!(p, Position::Exact(_)))
+            .count();
         let class_narrowness = self
             .positions
             .iter()
@@ -235,12 +239,34 @@ mod tests {
     #[test]
     fn bad_patterns_are_errors() {
         assert_eq!(DigitPattern::parse(""), Err(PatternError::Empty));
-        assert!(matches!(DigitPattern::parse("12a"), Err(PatternError::BadChar { ch: 'a', pos: 2, .. })));
-        assert!(matches!(DigitPattern::parse("1T2"), Err(PatternError::MisplacedT(_))));
-        assert!(matches!(DigitPattern::parse("[4-2]"), Err(PatternError::BadClass(_))));
-        assert!(matches!(DigitPattern::parse("[12"), Err(PatternError::BadClass(_))));
-        assert!(matches!(DigitPattern::parse("[]"), Err(PatternError::BadClass(_))));
-        assert!(matches!(DigitPattern::parse("é"), Err(PatternError::BadChar { ch: 'é', .. })));
+        assert!(matches!(
+            DigitPattern::parse("12a"),
+            Err(PatternError::BadChar {
+                ch: 'a',
+                pos: 2,
+                ..
+            })
+        ));
+        assert!(matches!(
+            DigitPattern::parse("1T2"),
+            Err(PatternError::MisplacedT(_))
+        ));
+        assert!(matches!(
+            DigitPattern::parse("[4-2]"),
+            Err(PatternError::BadClass(_))
+        ));
+        assert!(matches!(
+            DigitPattern::parse("[12"),
+            Err(PatternError::BadClass(_))
+        ));
+        assert!(matches!(
+            DigitPattern::parse("[]"),
+            Err(PatternError::BadClass(_))
+        ));
+        assert!(matches!(
+            DigitPattern::parse("é"),
+            Err(PatternError::BadChar { ch: 'é', .. })
+        ));
     }
 
     #[test]

@@ -100,7 +100,9 @@ impl DialPeerTable {
 
     /// The dial-peer for `called`: most specific pattern, then lowest preference, then lowest tag.
     pub fn select(&self, called: &str) -> Result<&Arc<DialPeer>, MatchError> {
-        self.best(called).map(|e| &e.peer).ok_or(MatchError::NoDialPeer)
+        self.best(called)
+            .map(|e| &e.peer)
+            .ok_or(MatchError::NoDialPeer)
     }
 
     fn best(&self, called: &str) -> Option<&Entry> {
@@ -161,6 +163,7 @@ mod tests {
             dtmf_relay: DtmfRelay::RtpNte,
             max_conn,
             preference,
+            answer_delay: std::time::Duration::ZERO,
         }
     }
 
@@ -186,10 +189,16 @@ mod tests {
 
     #[test]
     fn max_conn_per_peer_and_global() {
-        let t = DialPeerTable::new(vec![peer(1, "1", 0, Some(2)), peer(2, "2", 0, None)], Some(3));
+        let t = DialPeerTable::new(
+            vec![peer(1, "1", 0, Some(2)), peer(2, "2", 0, None)],
+            Some(3),
+        );
         let a = t.admit("1").expect("first");
         let _b = t.admit("1").expect("second");
-        assert_eq!(t.admit("1").map(|_| ()), Err(MatchError::PeerFull { tag: 1, limit: 2 }));
+        assert_eq!(
+            t.admit("1").map(|_| ()),
+            Err(MatchError::PeerFull { tag: 1, limit: 2 })
+        );
         drop(a);
         let _c = t.admit("1").expect("slot freed");
         let _d = t.admit("2").expect("global third");

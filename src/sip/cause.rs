@@ -53,6 +53,9 @@ mod tests {
             Q850Cause::NETWORK_OUT_OF_ORDER.reason_header_value(),
             "Q.850;cause=38;text=\"Network out of order\""
         );
-        assert_eq!(Q850Cause(99).reason_header_value(), "Q.850;cause=99;text=\"Unspecified\"");
+        assert_eq!(
+            Q850Cause(99).reason_header_value(),
+            "Q.850;cause=99;text=\"Unspecified\""
+        );
     }
 }

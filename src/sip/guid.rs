@@ -102,8 +102,14 @@ mod tests {
     #[test]
     fn hex_forms_round_trip() {
         let g = CallGuid::parse("8B82AD85-F07B11DC-80250013-192D1650").expect("valid");
-        assert_eq!(g, CallGuid::parse("8b82ad85f07b11dc80250013192d1650").expect("valid"));
-        assert_eq!(g, CallGuid::parse("2340597125-4034597340-2149908499-422385232").expect("valid"));
+        assert_eq!(
+            g,
+            CallGuid::parse("8b82ad85f07b11dc80250013192d1650").expect("valid")
+        );
+        assert_eq!(
+            g,
+            CallGuid::parse("2340597125-4034597340-2149908499-422385232").expect("valid")
+        );
     }
 
     #[test]
@@ -115,7 +121,16 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error() {
-        for v in ["", "1-2-3", "1-2-3-4-5", "a-b-c-d", "12345678901-1-1-1", "-1-2-3", "ZZZZZZZZ-00000000-00000000-00000000", "éé"] {
+        for v in [
+            "",
+            "1-2-3",
+            "1-2-3-4-5",
+            "a-b-c-d",
+            "12345678901-1-1-1",
+            "-1-2-3",
+            "ZZZZZZZZ-00000000-00000000-00000000",
+            "éé",
+        ] {
             assert!(CallGuid::parse(v).is_err(), "{v:?}");
         }
     }

@@ -47,11 +47,18 @@ impl AppInfo {
             }
         };
         let valid_host = host.parse::<IpAddr>().is_ok()
-            || (!host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-'));
+            || (!host.is_empty()
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-'));
         if !valid_host {
             return None;
         }
-        let port = rest.split(':').next().and_then(|p| p.parse::<u16>().ok()).filter(|p| *p > 0);
+        let port = rest
+            .split(':')
+            .next()
+            .and_then(|p| p.parse::<u16>().ok())
+            .filter(|p| *p > 0);
         Some(AppInfo { host, port })
     }
 }
@@ -79,23 +86,27 @@ impl CallIdentity {
     /// Reads the identity of an initial INVITE. Missing parts are empty, never an error: a call without
     /// `Cisco-Guid` still gets a GUID.
     pub fn from_request(req: &Request) -> CallIdentity {
-        let call_id = req.call_id_header().map(|h| h.value().to_string()).unwrap_or_default();
+        let call_id = req
+            .call_id_header()
+            .map(|h| h.value().to_string())
+            .unwrap_or_default();
         let guid = req
             .header_value("Cisco-Guid")
             .and_then(|v| CallGuid::parse(&v).ok())
             .unwrap_or_else(CallGuid::random);
-        let pai = req
-            .headers()
-            .iter()
-            .find_map(|h| match h {
-                Header::PAssertedIdentity(v) => uri_user(v.value()),
-                Header::Other(name, v) if name.eq_ignore_ascii_case("P-Asserted-Identity") => uri_user(v),
-                _ => None,
-            });
+        let pai = req.headers().iter().find_map(|h| match h {
+            Header::PAssertedIdentity(v) => uri_user(v.value()),
+            Header::Other(name, v) if name.eq_ignore_ascii_case("P-Asserted-Identity") => {
+                uri_user(v)
+            }
+            _ => None,
+        });
         let from = req.from_header().ok().and_then(|h| uri_user(h.value()));
         let ani = pai.or(from).unwrap_or_default();
         let dnis = Dnis(req.uri.user().unwrap_or_default().to_string());
-        let app_info = req.header_value("App-Info").and_then(|v| AppInfo::parse(&v));
+        let app_info = req
+            .header_value("App-Info")
+            .and_then(|v| AppInfo::parse(&v));
         let uui = req.header_value("User-to-User").filter(|v| !v.is_empty());
         CallIdentity {
             call_id,
@@ -117,7 +128,13 @@ pub fn source_ip(req: &Request) -> Option<IpAddr> {
     if let Some(Ok(ip)) = typed.received() {
         return Some(ip);
     }
-    typed.sent_by().host.to_string().trim_matches(['[', ']']).parse().ok()
+    typed
+        .sent_by()
+        .host
+        .to_string()
+        .trim_matches(['[', ']'])
+        .parse()
+        .ok()
 }
 
 /// The user part of the first URI in a name-addr / addr-spec header value.
@@ -127,11 +144,17 @@ pub fn uri_user(value: &str) -> Option<String> {
         _ => value,
     };
     let v = v.trim();
-    let rest = ["sip:", "sips:", "tel:"]
-        .iter()
-        .find_map(|s| v.get(..s.len()).filter(|p| p.eq_ignore_ascii_case(s)).map(|_| &v[s.len()..]))?;
+    let rest = ["sip:", "sips:", "tel:"].iter().find_map(|s| {
+        v.get(..s.len())
+            .filter(|p| p.eq_ignore_ascii_case(s))
+            .map(|_| &v[s.len()..])
+    })?;
     let is_tel = v.len() >= 4 && v[..4].eq_ignore_ascii_case("tel:");
-    let end = if is_tel { rest.find([';', '>']) } else { rest.find('@') }?;
+    let end = if is_tel {
+        rest.find([';', '>'])
+    } else {
+        rest.find('@')
+    }?;
     let user = rest[..end].split(';').next().unwrap_or_default();
     (!user.is_empty()).then(|| user.to_string())
 }
@@ -144,19 +167,43 @@ mod tests {
     fn app_info_forms() {
         assert_eq!(
             AppInfo::parse("<10.86.129.20:8000:8443>"),
-            Some(AppInfo { host: "10.86.129.20".into(), port: Some(8000) })
+            Some(AppInfo {
+                host: "10.86.129.20".into(),
+                port: Some(8000)
+            })
         );
-        assert_eq!(AppInfo::parse("cvp1.example.com"), Some(AppInfo { host: "cvp1.example.com".into(), port: None }));
-        assert_eq!(AppInfo::parse("<[::1]:8000>"), Some(AppInfo { host: "::1".into(), port: Some(8000) }));
+        assert_eq!(
+            AppInfo::parse("cvp1.example.com"),
+            Some(AppInfo {
+                host: "cvp1.example.com".into(),
+                port: None
+            })
+        );
+        assert_eq!(
+            AppInfo::parse("<[::1]:8000>"),
+            Some(AppInfo {
+                host: "::1".into(),
+                port: Some(8000)
+            })
+        );
         assert_eq!(AppInfo::parse("<>"), None);
         assert_eq!(AppInfo::parse("<bad host/x:1>"), None);
     }
 
     #[test]
     fn uri_users() {
-        assert_eq!(uri_user("\"Caller\" <sip:5551234@10.0.0.1>;tag=1").as_deref(), Some("5551234"));
-        assert_eq!(uri_user("sip:+14085551234@gw;user=phone").as_deref(), Some("+14085551234"));
-        assert_eq!(uri_user("<tel:+14085551234;phone-context=x>").as_deref(), Some("+14085551234"));
+        assert_eq!(
+            uri_user("\"Caller\" <sip:5551234@10.0.0.1>;tag=1").as_deref(),
+            Some("5551234")
+        );
+        assert_eq!(
+            uri_user("sip:+14085551234@gw;user=phone").as_deref(),
+            Some("+14085551234")
+        );
+        assert_eq!(
+            uri_user("<tel:+14085551234;phone-context=x>").as_deref(),
+            Some("+14085551234")
+        );
         assert_eq!(uri_user("<sip:host.only>"), None);
         assert_eq!(uri_user("garbage"), None);
         assert_eq!(uri_user("<sip:>"), None);
@@ -181,7 +228,13 @@ Content-Length: 0\r\n\r\n";
         assert_eq!(id.guid.to_string(), "8B82AD85-F07B11DC-80250013-192D1650");
         assert_eq!(id.ani, "4085550123");
         assert_eq!(id.dnis.0, "541764140144");
-        assert_eq!(id.app_info, Some(AppInfo { host: "127.0.0.1".into(), port: Some(8000) }));
+        assert_eq!(
+            id.app_info,
+            Some(AppInfo {
+                host: "127.0.0.1".into(),
+                port: Some(8000)
+            })
+        );
         assert_eq!(id.source, Some("127.0.0.1".parse().expect("ip")));
     }
 }

@@ -8,6 +8,7 @@ pub mod cause;
 pub mod guid;
 pub mod identity;
 pub mod sdp;
+pub mod server;
 
 pub use cause::Q850Cause;
 pub use guid::CallGuid;

@@ -152,11 +152,16 @@ pub fn negotiate(offer: &[u8], codec: Codec, relay: DtmfRelay) -> Result<Negotia
     let ip = match conn {
         Some(c) => {
             let addr = c.connection_address.split('/').next().unwrap_or_default();
-            Some(addr.parse::<IpAddr>().map_err(|_| SdpError::BadConnection(c.connection_address.clone()))?)
+            Some(
+                addr.parse::<IpAddr>()
+                    .map_err(|_| SdpError::BadConnection(c.connection_address.clone()))?,
+            )
         }
         None => None,
     };
-    let remote = ip.filter(|ip| !ip.is_unspecified()).map(|ip| SocketAddr::new(ip, m.port));
+    let remote = ip
+        .filter(|ip| !ip.is_unspecified())
+        .map(|ip| SocketAddr::new(ip, m.port));
     let offered_dir = MediaDirection::from_attrs(&m.attributes)
         .or_else(|| MediaDirection::from_attrs(&session.attributes))
         .unwrap_or(MediaDirection::SendRecv);
@@ -193,15 +198,22 @@ pub fn negotiate(offer: &[u8], codec: Codec, relay: DtmfRelay) -> Result<Negotia
 
 /// The payload type in `m` for `encoding` at 8000 Hz: by `rtpmap`, else by static number.
 fn find_format(m: &Media, encoding: &str, static_pt: Option<u8>) -> Option<u8> {
-    let pts: Vec<u8> = m.fmt.split_whitespace().filter_map(|f| f.parse().ok()).collect();
+    let pts: Vec<u8> = m
+        .fmt
+        .split_whitespace()
+        .filter_map(|f| f.parse().ok())
+        .collect();
     let mut rtpmaps = Vec::new();
     for a in &m.attributes {
         if a.attribute != "rtpmap" {
             continue;
         }
-        let Some(v) = a.value.as_deref() else { continue };
+        let Some(v) = a.value.as_deref() else {
+            continue;
+        };
         let mut it = v.splitn(2, ' ');
-        let (Some(pt), Some(enc)) = (it.next().and_then(|p| p.parse::<u8>().ok()), it.next()) else {
+        let (Some(pt), Some(enc)) = (it.next().and_then(|p| p.parse::<u8>().ok()), it.next())
+        else {
             continue;
         };
         rtpmaps.push(pt);
@@ -220,14 +232,22 @@ fn find_format(m: &Media, encoding: &str, static_pt: Option<u8>) -> Option<u8> {
 /// Builds the SDP answer for `neg` with our RTP address `local`. `version` increases with each new answer in the
 /// dialog (RFC 3264 §8).
 pub fn answer(neg: &Negotiated, local: SocketAddr, session_id: u64, version: u64) -> Vec<u8> {
-    let mut s = Session::new(Origin::with_ip_addr(session_id, version, local.ip()), "vxgate");
+    let mut s = Session::new(
+        Origin::with_ip_addr(session_id, version, local.ip()),
+        "vxgate",
+    );
     s.origin.set_username("vxgate");
     s.set_connection(Connection::from_ip_addr(local.ip()));
     s.add_time(Time::new(0, 0));
     for (i, (media, proto, fmt)) in neg.offered.iter().enumerate() {
         if i != neg.media_index {
             // Rejected stream (RFC 3264 §6): port 0, same media type and the offered formats.
-            let mut rejected = Media::new(sdp_types::MediaType::Audio, 0, sdp_types::TransportProto::RtpAvp, fmt);
+            let mut rejected = Media::new(
+                sdp_types::MediaType::Audio,
+                0,
+                sdp_types::TransportProto::RtpAvp,
+                fmt,
+            );
             rejected.media = media.clone();
             rejected.proto = proto.clone();
             s.add_media(rejected);
@@ -237,8 +257,16 @@ pub fn answer(neg: &Negotiated, local: SocketAddr, session_id: u64, version: u64
         if let Some(te) = neg.te_pt {
             fmts.push_str(&format!(" {te}"));
         }
-        let mut m = Media::new(sdp_types::MediaType::Audio, local.port(), sdp_types::TransportProto::RtpAvp, fmts);
-        m.add_attribute_with_value("rtpmap", format!("{} {}/8000", neg.pt, neg.codec.encoding_name()));
+        let mut m = Media::new(
+            sdp_types::MediaType::Audio,
+            local.port(),
+            sdp_types::TransportProto::RtpAvp,
+            fmts,
+        );
+        m.add_attribute_with_value(
+            "rtpmap",
+            format!("{} {}/8000", neg.pt, neg.codec.encoding_name()),
+        );
         if let Some(te) = neg.te_pt {
             m.add_attribute_with_value("rtpmap", format!("{te} telephone-event/8000"));
             m.add_attribute_with_value("fmtp", format!("{te} 0-15"));
@@ -267,7 +295,8 @@ a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\n";
         assert_eq!((n.pt, n.te_pt, n.ptime_ms), (0, Some(101), 20));
         assert_eq!(n.remote, Some("127.0.0.1:6000".parse().expect("addr")));
         assert_eq!(n.direction, MediaDirection::SendRecv);
-        let a = String::from_utf8(answer(&n, "127.0.0.1:7000".parse().expect("addr"), 5, 1)).expect("utf8");
+        let a = String::from_utf8(answer(&n, "127.0.0.1:7000".parse().expect("addr"), 5, 1))
+            .expect("utf8");
         assert!(a.contains("m=audio 7000 RTP/AVP 0 101\r\n"), "{a}");
         assert!(a.contains("a=rtpmap:101 telephone-event/8000"), "{a}");
         assert!(a.contains("a=sendrecv"), "{a}");
@@ -278,8 +307,18 @@ a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\n";
     #[test]
     fn inband_when_no_telephone_event_or_peer_says_inband() {
         let no_te = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0\r\n";
-        assert_eq!(negotiate(no_te.as_bytes(), Codec::G711Ulaw, DtmfRelay::RtpNte).expect("ok").te_pt, None);
-        assert_eq!(negotiate(OFFER.as_bytes(), Codec::G711Alaw, DtmfRelay::Inband).expect("ok").te_pt, None);
+        assert_eq!(
+            negotiate(no_te.as_bytes(), Codec::G711Ulaw, DtmfRelay::RtpNte)
+                .expect("ok")
+                .te_pt,
+            None
+        );
+        assert_eq!(
+            negotiate(OFFER.as_bytes(), Codec::G711Alaw, DtmfRelay::Inband)
+                .expect("ok")
+                .te_pt,
+            None
+        );
     }
 
     #[test]
@@ -297,9 +336,15 @@ a=rtpmap:96 pcmu/8000\r\na=rtpmap:97 telephone-event/8000\r\n";
         assert_eq!(e.sip_status(), 488);
         // A static number redefined by rtpmap is not that codec.
         let o = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0\r\na=rtpmap:0 G729/8000\r\n";
-        assert_eq!(negotiate(o.as_bytes(), Codec::G711Ulaw, DtmfRelay::RtpNte).map_err(|e| e.sip_status()), Err(488));
+        assert_eq!(
+            negotiate(o.as_bytes(), Codec::G711Ulaw, DtmfRelay::RtpNte).map_err(|e| e.sip_status()),
+            Err(488)
+        );
         let video = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=video 6000 RTP/AVP 96\r\n";
-        assert_eq!(negotiate(video.as_bytes(), Codec::G711Ulaw, DtmfRelay::RtpNte), Err(SdpError::NoAudio));
+        assert_eq!(
+            negotiate(video.as_bytes(), Codec::G711Ulaw, DtmfRelay::RtpNte),
+            Err(SdpError::NoAudio)
+        );
     }
 
     #[test]
@@ -310,7 +355,12 @@ a=rtpmap:96 pcmu/8000\r\na=rtpmap:97 telephone-event/8000\r\n";
             ("a=recvonly\r\n", MediaDirection::SendOnly),
             ("a=inactive\r\n", MediaDirection::Inactive),
         ] {
-            let n = negotiate(format!("{base}{attr}").as_bytes(), Codec::G711Ulaw, DtmfRelay::RtpNte).expect("ok");
+            let n = negotiate(
+                format!("{base}{attr}").as_bytes(),
+                Codec::G711Ulaw,
+                DtmfRelay::RtpNte,
+            )
+            .expect("ok");
             assert_eq!(n.direction, ours, "{attr}");
             assert_eq!(n.remote, Some("127.0.0.2:6002".parse().expect("addr")));
         }
@@ -323,7 +373,8 @@ a=rtpmap:96 pcmu/8000\r\na=rtpmap:97 telephone-event/8000\r\n";
     fn rejected_streams_keep_mline_count() {
         let o = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=video 5000 RTP/AVP 96\r\nm=audio 6000 RTP/AVP 0\r\n";
         let n = negotiate(o.as_bytes(), Codec::G711Ulaw, DtmfRelay::RtpNte).expect("ok");
-        let a = String::from_utf8(answer(&n, "127.0.0.1:7000".parse().expect("addr"), 1, 1)).expect("utf8");
+        let a = String::from_utf8(answer(&n, "127.0.0.1:7000".parse().expect("addr"), 1, 1))
+            .expect("utf8");
         assert!(a.contains("m=video 0 RTP/AVP 96"), "{a}");
         assert!(a.contains("m=audio 7000 RTP/AVP 0"), "{a}");
     }

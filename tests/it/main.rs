@@ -5,3 +5,5 @@
 mod support;
 
 mod codec;
+mod sip;
+mod sip_harness;

@@ -1,1 +1,0 @@
-//! One call: SIP dialog + media session + service.

@@ -1,0 +1,232 @@
+//! One call: a SIP dialog, a media session and a service, owned by one tokio task.
+//!
+//! The task answers the INVITE with the SDP answer, starts the dial-peer's service once the ACK arrives, applies
+//! re-INVITEs to the media session without disturbing the service, and ends the call either way: a BYE from the
+//! peer (or CANCEL before answer) stops the service; a service that ends sends BYE with `Reason: Q.850;cause=N`.
+//! Nothing here can block another call: each call is its own task, and every wait is on this call's channels.
+
+mod media;
+
+use std::sync::Arc;
+
+use rsipstack::dialog::dialog::{DialogState, DialogStateReceiver, TerminatedReason};
+use rsipstack::dialog::dialog_layer::DialogLayer;
+use rsipstack::dialog::invite_dialog::InviteDialog;
+use rsipstack::sip::{Header, Method, StatusCode};
+use tracing::{debug, info, info_span, warn, Instrument};
+
+pub use media::{CallMedia, MediaError};
+
+use crate::config::GatewayConfig;
+use crate::dialpeer::ConnGuard;
+use crate::service::{self, ServiceCtx, ServiceEnd};
+use crate::sip::identity::CallIdentity;
+use crate::sip::sdp::{self, Negotiated};
+
+/// What every call shares: the configuration and the services' resources.
+pub struct CallEnv {
+    /// The gateway configuration.
+    pub config: Arc<GatewayConfig>,
+    /// Resources of the services (prompts, HTTP client).
+    pub services: service::ServiceEnv,
+}
+
+/// An admitted INVITE: who is calling, the dial-peer slot it holds and the negotiated stream.
+pub struct CallSetup {
+    /// Call identity.
+    pub identity: CallIdentity,
+    /// The dial-peer slot (released when the call ends).
+    pub guard: ConnGuard,
+    /// The negotiated audio stream.
+    pub negotiated: Negotiated,
+}
+
+fn sdp_headers() -> Vec<Header> {
+    vec![Header::ContentType("application/sdp".into())]
+}
+
+/// Runs one call to its end. `states` is this dialog's own state channel.
+pub async fn run(
+    setup: CallSetup,
+    dialog: InviteDialog,
+    states: DialogStateReceiver,
+    dialogs: Arc<DialogLayer>,
+    env: Arc<CallEnv>,
+) {
+    let peer = setup.guard.peer().clone();
+    let span = info_span!(
+        "call",
+        guid = %setup.identity.guid,
+        dnis = %setup.identity.dnis,
+        dial_peer = peer.tag,
+        service = %peer.service,
+    );
+    let id = dialog.id();
+    run_inner(setup, dialog, states, env).instrument(span).await;
+    dialogs.remove_dialog(&id);
+}
+
+async fn run_inner(
+    setup: CallSetup,
+    dialog: InviteDialog,
+    mut states: DialogStateReceiver,
+    env: Arc<CallEnv>,
+) {
+    let CallSetup {
+        identity,
+        guard,
+        mut negotiated,
+    } = setup;
+    let peer = guard.peer().clone();
+    info!(
+        call_id = %identity.call_id,
+        ani = %identity.ani,
+        called = %identity.dnis,
+        "incoming call: called number {} matched dial-peer {} (incoming called-number {}), service {}",
+        identity.dnis,
+        peer.tag,
+        peer.pattern,
+        peer.service
+    );
+    // The INVITE transaction announces `Calling` just before it sends 100 Trying; our responses go after it.
+    let first = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+        loop {
+            match states.recv().await {
+                Some(DialogState::Calling(_)) => return true,
+                Some(DialogState::Terminated(..)) | None => return false,
+                Some(_) => {}
+            }
+        }
+    })
+    .await;
+    if first == Ok(false) {
+        info!("call ended before answer");
+        return;
+    }
+    let media = match CallMedia::open(&env, &negotiated).await {
+        Ok(m) => Arc::new(m),
+        Err(e) => {
+            warn!(error = %e, "no media session; rejecting with 503");
+            dialog
+                .reject(Some(StatusCode::ServiceUnavailable), None)
+                .ok();
+            return;
+        }
+    };
+    if !peer.answer_delay.is_zero() {
+        dialog.ringing(None, None).ok();
+        let deadline = tokio::time::sleep(peer.answer_delay);
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                _ = &mut deadline => break,
+                st = states.recv() => match st {
+                    None | Some(DialogState::Terminated(..)) => {
+                        info!("call ended before answer: caller cancelled (487)");
+                        media.close();
+                        return;
+                    }
+                    Some(_) => {}
+                },
+            }
+        }
+    }
+    let session_id = u64::from(rand::random::<u32>());
+    let mut sdp_version = 1u64;
+    let answer = sdp::answer(&negotiated, media.local_addr(), session_id, sdp_version);
+    if let Err(e) = dialog.accept(Some(sdp_headers()), Some(answer)) {
+        warn!(error = %e, "could not answer");
+        media.close();
+        return;
+    }
+    info!(
+        codec = peer.codec.as_str(),
+        pt = negotiated.pt,
+        dtmf = if negotiated.te_pt.is_some() { "rtp-nte" } else { "inband" },
+        remote = ?negotiated.remote,
+        local = %media.local_addr(),
+        "answered 200 OK"
+    );
+    let ctx = ServiceCtx {
+        identity: identity.clone(),
+        peer: peer.clone(),
+        media: media.clone(),
+        env: env.clone(),
+    };
+    let mut service: Option<
+        std::pin::Pin<Box<dyn std::future::Future<Output = ServiceEnd> + Send>>,
+    > = None;
+    loop {
+        let state = if let Some(svc) = service.as_mut() {
+            tokio::select! {
+                end = svc => {
+                    service = None;
+                    info!(cause = end.cause.0, reason = %end.why, "service ended the call: BYE with {}", end.cause);
+                    if let Err(e) = dialog.bye_with_reason(end.cause.reason_header_value()).await {
+                        debug!(error = %e, "bye");
+                    }
+                    break;
+                }
+                st = states.recv() => st,
+            }
+        } else {
+            states.recv().await
+        };
+        let Some(state) = state else { break };
+        match state {
+            DialogState::Confirmed(..) if service.is_none() => {
+                debug!("ack received; starting service");
+                service = Some(Box::pin(service::run(peer.service, ctx.clone())));
+            }
+            DialogState::Updated(_, req, handle) => {
+                if req.method != Method::Invite || req.body.is_empty() {
+                    handle.reply(StatusCode::OK).await.ok();
+                    continue;
+                }
+                match sdp::negotiate(&req.body, peer.codec, peer.dtmf_relay) {
+                    Ok(n) => {
+                        media.update(&n);
+                        sdp_version += 1;
+                        info!(remote = ?n.remote, direction = n.direction.as_str(), "re-invite: media updated");
+                        negotiated = n;
+                        let answer =
+                            sdp::answer(&negotiated, media.local_addr(), session_id, sdp_version);
+                        handle
+                            .respond(StatusCode::OK, Some(sdp_headers()), Some(answer))
+                            .await
+                            .ok();
+                    }
+                    Err(e) => {
+                        info!(error = %e, "re-invite offer rejected; call continues with the previous session");
+                        handle.reply(StatusCode::from(e.sip_status())).await.ok();
+                    }
+                }
+            }
+            DialogState::Options(_, _, handle) | DialogState::Info(_, _, handle) => {
+                handle.reply(StatusCode::OK).await.ok();
+            }
+            DialogState::Notify(_, _, handle)
+            | DialogState::Refer(_, _, handle)
+            | DialogState::Message(_, _, handle)
+            | DialogState::Publish(_, _, handle) => {
+                handle.reply(StatusCode::from(405)).await.ok();
+            }
+            DialogState::Terminated(_, reason) => {
+                let how = match reason {
+                    TerminatedReason::UacBye => "caller hung up (BYE)".to_string(),
+                    TerminatedReason::UacCancel => {
+                        "caller cancelled before answer (487)".to_string()
+                    }
+                    TerminatedReason::Timeout => "no ACK (timer H)".to_string(),
+                    other => format!("{other:?}"),
+                };
+                info!("call ended: {how}");
+                break;
+            }
+            _ => {}
+        }
+    }
+    drop(service);
+    media.close();
+    drop(guard);
+}

@@ -1,0 +1,325 @@
+//! The SIP user agent server: listeners, the request policy, and the hand-off of admitted INVITEs to call tasks.
+//!
+//! Policy, in the order a new INVITE meets it: Max-Forwards 0 → 483 (RFC 3261 §8.2.2 / §16.3); toll-fraud trusted
+//! sources → 403; draining → 503; dial-peer match → 404; `max-conn` → 503; SDP offer/answer → 488 / 400. Everything
+//! else about transactions (100 Trying, 2xx retransmission until ACK, CANCEL → 487) is rsipstack's.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use rsipstack::dialog::dialog_layer::DialogLayer;
+use rsipstack::platform::CancellationToken;
+use rsipstack::sip::prelude::HeadersExt;
+use rsipstack::sip::{Header, Method, StatusCode, Transport};
+use rsipstack::transaction::transaction::Transaction;
+use rsipstack::transport::udp::UdpConnection;
+use rsipstack::transport::{TcpListenerConnection, TransportLayer};
+use rsipstack::EndpointBuilder;
+use thiserror::Error;
+use tracing::{debug, info, warn};
+
+use super::identity::CallIdentity;
+use super::sdp;
+use crate::call::{self, CallEnv, CallSetup};
+use crate::config::GatewayConfig;
+use crate::dialpeer::DialPeerTable;
+
+/// Methods the gateway implements, for `Allow` (RFC 3261 §20.5).
+pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE";
+
+/// Why the SIP server could not start.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum SipError {
+    /// A listener could not be bound.
+    #[error("cannot listen on {addr}: {message}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The stack's error.
+        message: String,
+    },
+    /// No listener configured.
+    #[error("no sip listener configured")]
+    NoListener,
+}
+
+/// A running SIP server.
+pub struct SipServer {
+    udp: Option<SocketAddr>,
+    tcp: Option<SocketAddr>,
+    draining: Arc<AtomicBool>,
+    cancel: CancellationToken,
+    table: Arc<DialPeerTable>,
+}
+
+impl SipServer {
+    /// The bound UDP address.
+    pub fn udp_addr(&self) -> Option<SocketAddr> {
+        self.udp
+    }
+    /// The TCP listen address.
+    pub fn tcp_addr(&self) -> Option<SocketAddr> {
+        self.tcp
+    }
+    /// Stops taking new calls (INVITE and OPTIONS get 503); calls in progress go on.
+    pub fn drain(&self) {
+        self.draining.store(true, Ordering::Release);
+    }
+    /// Calls in progress.
+    pub fn active_calls(&self) -> usize {
+        self.table.active_calls()
+    }
+    /// Stops the stack.
+    pub fn shutdown(&self) {
+        self.cancel.cancel();
+    }
+}
+
+impl Drop for SipServer {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+struct Ctx {
+    config: Arc<GatewayConfig>,
+    table: Arc<DialPeerTable>,
+    dialogs: Arc<DialogLayer>,
+    draining: Arc<AtomicBool>,
+    env: Arc<CallEnv>,
+    udp: Option<SocketAddr>,
+    tcp: Option<SocketAddr>,
+}
+
+/// Starts the listeners of `config.sip` and serves calls with `env` until shut down.
+pub async fn start(config: Arc<GatewayConfig>, env: Arc<CallEnv>) -> Result<SipServer, SipError> {
+    let cancel = CancellationToken::new();
+    let transport = TransportLayer::new(cancel.child_token());
+    let mut udp = None;
+    if let Some(addr) = config.sip.udp {
+        let conn = UdpConnection::create_connection(addr, None, Some(cancel.child_token()))
+            .await
+            .map_err(|e| SipError::Bind {
+                addr,
+                message: e.to_string(),
+            })?;
+        udp = conn.get_addr().get_socketaddr().ok();
+        transport.add_transport(conn.into());
+    }
+    let mut tcp = None;
+    if let Some(addr) = config.sip.tcp {
+        // Probe the bind so a busy port is an error now, not a log line later; the stack binds it for real.
+        std::net::TcpListener::bind(addr).map_err(|e| SipError::Bind {
+            addr,
+            message: e.to_string(),
+        })?;
+        let conn = TcpListenerConnection::new(addr, None)
+            .await
+            .map_err(|e| SipError::Bind {
+                addr,
+                message: e.to_string(),
+            })?;
+        tcp = Some(addr);
+        transport.add_transport(conn.into());
+    }
+    if udp.is_none() && tcp.is_none() {
+        return Err(SipError::NoListener);
+    }
+    let endpoint = EndpointBuilder::new()
+        .with_user_agent(concat!("vxgate/", env!("CARGO_PKG_VERSION")))
+        .with_transport_layer(transport)
+        .with_cancel_token(cancel.clone())
+        .build();
+    let mut incoming = endpoint
+        .incoming_transactions()
+        .map_err(|e| SipError::Bind {
+            addr: udp.or(tcp).unwrap_or_else(|| ([0, 0, 0, 0], 0).into()),
+            message: e.to_string(),
+        })?;
+    let dialogs = Arc::new(DialogLayer::new(endpoint.inner.clone()));
+    let table = Arc::new(DialPeerTable::new(
+        config.dial_peers.clone(),
+        config.sip.max_conn,
+    ));
+    let draining = Arc::new(AtomicBool::new(false));
+    let ctx = Arc::new(Ctx {
+        config,
+        table: table.clone(),
+        dialogs,
+        draining: draining.clone(),
+        env,
+        udp,
+        tcp,
+    });
+    let inner = endpoint.inner.clone();
+    tokio::spawn(async move {
+        if let Err(e) = inner.serve().await {
+            warn!(error = %e, "sip endpoint stopped");
+        }
+    });
+    let stop = cancel.clone();
+    tokio::spawn(async move {
+        // `endpoint` lives as long as this loop.
+        let _endpoint = endpoint;
+        loop {
+            let tx = tokio::select! {
+                _ = stop.cancelled() => break,
+                tx = incoming.recv() => match tx { Some(tx) => tx, None => break },
+            };
+            let ctx = ctx.clone();
+            tokio::spawn(on_transaction(ctx, tx));
+        }
+    });
+    info!(udp = ?udp, tcp = ?tcp, "sip listening");
+    Ok(SipServer {
+        udp,
+        tcp,
+        draining,
+        cancel,
+        table,
+    })
+}
+
+async fn reply(tx: &mut Transaction, code: u16, headers: Vec<Header>) {
+    if let Err(e) = tx.reply_with(StatusCode::from(code), headers, None).await {
+        debug!(error = %e, code, "could not send response");
+    }
+}
+
+fn has_to_tag(tx: &Transaction) -> bool {
+    tx.original
+        .to_header()
+        .ok()
+        .and_then(|t| t.tag().ok().flatten())
+        .is_some()
+}
+
+async fn on_transaction(ctx: Arc<Ctx>, mut tx: Transaction) {
+    let method = tx.original.method;
+    if method == Method::Ack {
+        return;
+    }
+    if method != Method::Cancel {
+        let hops = tx
+            .original
+            .max_forwards_header()
+            .ok()
+            .map(|h| h.value().trim().parse::<u32>());
+        match hops {
+            Some(Ok(0)) => {
+                debug!(%method, "max-forwards 0");
+                return reply(&mut tx, 483, vec![]).await;
+            }
+            Some(Err(_)) => return reply(&mut tx, 400, vec![]).await,
+            _ => {}
+        }
+    }
+    if has_to_tag(&tx) {
+        match ctx.dialogs.match_dialog(&tx) {
+            Some(mut dialog) => {
+                if let Err(e) = dialog.handle(&mut tx).await {
+                    debug!(error = %e, %method, "in-dialog request");
+                }
+            }
+            // RFC 3261 §12.2.2: a request for a dialog we do not know.
+            None => reply(&mut tx, 481, vec![]).await,
+        }
+        return;
+    }
+    match method {
+        Method::Invite => on_invite(ctx, tx).await,
+        Method::Options => {
+            let draining = ctx.draining.load(Ordering::Acquire);
+            let headers = vec![
+                Header::Allow(ALLOW.into()),
+                Header::Accept("application/sdp".into()),
+                Header::Other("Accept-Language".into(), "en".into()),
+            ];
+            reply(&mut tx, if draining { 503 } else { 200 }, headers).await;
+        }
+        Method::Bye
+        | Method::Info
+        | Method::Update
+        | Method::PRack
+        | Method::Refer
+        | Method::Notify => reply(&mut tx, 481, vec![]).await,
+        // RFC 3261 §8.2.1: a method we understand but do not support.
+        _ => reply(&mut tx, 405, vec![Header::Allow(ALLOW.into())]).await,
+    }
+}
+
+async fn on_invite(ctx: Arc<Ctx>, mut tx: Transaction) {
+    let identity = CallIdentity::from_request(&tx.original);
+    let trusted = identity.source.is_some_and(|ip| {
+        ctx.config
+            .sip
+            .trusted_sources
+            .iter()
+            .any(|n| n.contains(&ip))
+    });
+    if !trusted {
+        warn!(
+            source = ?identity.source,
+            dnis = %identity.dnis,
+            call_id = %identity.call_id,
+            "toll-fraud: call from untrusted source rejected with 403"
+        );
+        return reply(&mut tx, 403, vec![]).await;
+    }
+    if ctx.draining.load(Ordering::Acquire) {
+        return reply(&mut tx, 503, vec![]).await;
+    }
+    let guard = match ctx.table.admit(&identity.dnis.0) {
+        Ok(g) => g,
+        Err(e) => {
+            info!(dnis = %identity.dnis, guid = %identity.guid, error = %e, "call rejected with {}", e.sip_status());
+            return reply(&mut tx, e.sip_status(), vec![]).await;
+        }
+    };
+    let peer = guard.peer().clone();
+    let negotiated = match sdp::negotiate(&tx.original.body, peer.codec, peer.dtmf_relay) {
+        Ok(n) => n,
+        Err(e) => {
+            info!(dnis = %identity.dnis, guid = %identity.guid, error = %e, "offer rejected with {}", e.sip_status());
+            return reply(&mut tx, e.sip_status(), vec![]).await;
+        }
+    };
+    let transport = tx
+        .connection
+        .as_ref()
+        .map(|c| c.transport())
+        .unwrap_or(Transport::Udp);
+    let contact = match (transport, ctx.tcp, ctx.udp) {
+        (Transport::Tcp, Some(a), _) => format!("sip:vxgate@{a};transport=tcp"),
+        (_, _, Some(a)) | (_, Some(a), None) => format!("sip:vxgate@{a}"),
+        _ => "sip:vxgate@127.0.0.1".to_string(),
+    };
+    let contact = rsipstack::sip::Uri::try_from(contact.as_str()).ok();
+    let (state_tx, state_rx) = ctx.dialogs.new_dialog_state_channel();
+    let dialog = match ctx
+        .dialogs
+        .get_or_create_server_invite(&tx, state_tx, None, contact)
+    {
+        Ok(d) => d,
+        Err(e) => {
+            warn!(error = %e, "cannot create dialog");
+            return reply(&mut tx, 500, vec![]).await;
+        }
+    };
+    let setup = CallSetup {
+        identity,
+        guard,
+        negotiated,
+    };
+    let call_dialog = dialog.clone();
+    let dialogs = ctx.dialogs.clone();
+    let env = ctx.env.clone();
+    tokio::spawn(call::run(setup, call_dialog, state_rx, dialogs, env));
+    // Drives the INVITE server transaction: 100 Trying, our final response, ACK or CANCEL (→ 487).
+    let mut dialog = dialog;
+    if let Err(e) = dialog.handle(&mut tx).await {
+        debug!(error = %e, "invite transaction");
+    }
+}

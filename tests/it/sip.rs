@@ -1,0 +1,223 @@
+//! SIP behaviour of `vxgate serve` against SIPp playing the CVP call server (scenarios in tests/sipp).
+
+use std::process::Command;
+use std::time::Duration;
+
+use crate::sip_harness::{assert_sipp_ok, have_sipp, sipp, Gateway};
+
+macro_rules! require_sipp {
+    () => {
+        if !have_sipp() {
+            eprintln!("skipped: sipp (sip-tester) is not installed");
+            return;
+        }
+    };
+}
+
+#[test]
+fn basic_call_invite_200_ack_bye() {
+    require_sipp!();
+    let gw = Gateway::start("", "");
+    let out = sipp(&gw, "basic_call.xml", "91919191", &["-m", "3", "-d", "200"]);
+    assert_sipp_ok(&out, "basic call");
+    let log = gw.stop();
+    assert!(log.contains("matched dial-peer 9191"), "{log}");
+    assert!(
+        log.contains("guid=8B82AD85-F07B11DC-80250013-192D1650"),
+        "{log}"
+    );
+}
+
+#[test]
+fn basic_call_over_tcp() {
+    require_sipp!();
+    let gw = Gateway::start("", "");
+    let out = sipp(
+        &gw,
+        "basic_call.xml",
+        "91919191",
+        &["-m", "2", "-d", "100", "-t", "t1"],
+    );
+    assert_sipp_ok(&out, "basic call over tcp");
+}
+
+#[test]
+fn no_dial_peer_is_404() {
+    require_sipp!();
+    let gw = Gateway::start("", "");
+    assert_sipp_ok(&sipp(&gw, "reject_404.xml", "5550100", &["-m", "1"]), "404");
+}
+
+#[test]
+fn no_common_codec_is_488() {
+    require_sipp!();
+    let gw = Gateway::start("", "");
+    assert_sipp_ok(
+        &sipp(&gw, "reject_488.xml", "91919191", &["-m", "1"]),
+        "488",
+    );
+}
+
+#[test]
+fn max_forwards_zero_is_483() {
+    require_sipp!();
+    let gw = Gateway::start("", "");
+    assert_sipp_ok(
+        &sipp(&gw, "reject_483.xml", "91919191", &["-m", "1"]),
+        "483",
+    );
+}
+
+#[test]
+fn untrusted_source_is_403_and_logged() {
+    require_sipp!();
+    let gw = Gateway::start("trusted_sources = [\"10.0.0.0/8\", \"192.0.2.1\"]", "");
+    assert_sipp_ok(
+        &sipp(&gw, "reject_403.xml", "91919191", &["-m", "1"]),
+        "403",
+    );
+    let log = gw.stop();
+    assert!(log.contains("toll-fraud"), "{log}");
+}
+
+#[test]
+fn over_max_conn_is_503() {
+    require_sipp!();
+    let peers = "[[dial_peer]]\ntag = 9191\nservice = \"ringtone\"\nincoming_called_number = \"91919191\"\nmax_conn = 1\n";
+    let gw = Gateway::start("", peers);
+    let addr = gw.addr;
+    // One call holds the only slot for 3 s while a second is refused.
+    let holder = std::thread::spawn({
+        let gw_addr = addr;
+        move || {
+            let local = crate::sip_harness::free_port();
+            Command::new("sipp")
+                .arg("-sf")
+                .arg(crate::sip_harness::scenario("basic_call.xml"))
+                .args([
+                    "-s",
+                    "91919191",
+                    &gw_addr.to_string(),
+                    "-i",
+                    "127.0.0.1",
+                    "-p",
+                    &local.to_string(),
+                ])
+                .args([
+                    "-m",
+                    "1",
+                    "-d",
+                    "3000",
+                    "-nostdin",
+                    "-timeout",
+                    "20s",
+                    "-timeout_error",
+                ])
+                .output()
+                .expect("run sipp")
+        }
+    });
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_sipp_ok(
+        &sipp(&gw, "reject_503.xml", "91919191", &["-m", "1"]),
+        "503 while full",
+    );
+    assert_sipp_ok(&holder.join().expect("holder"), "the call holding the slot");
+    // The slot is free again.
+    assert_sipp_ok(
+        &sipp(&gw, "basic_call.xml", "91919191", &["-m", "1", "-d", "100"]),
+        "after release",
+    );
+}
+
+#[test]
+fn global_max_conn_is_503() {
+    require_sipp!();
+    let gw = Gateway::start("max_conn = 1", "");
+    let addr = gw.addr;
+    let holder = std::thread::spawn(move || {
+        let local = crate::sip_harness::free_port();
+        Command::new("sipp")
+            .arg("-sf")
+            .arg(crate::sip_harness::scenario("basic_call.xml"))
+            .args([
+                "-s",
+                "91919191",
+                &addr.to_string(),
+                "-i",
+                "127.0.0.1",
+                "-p",
+                &local.to_string(),
+            ])
+            .args([
+                "-m",
+                "1",
+                "-d",
+                "3000",
+                "-nostdin",
+                "-timeout",
+                "20s",
+                "-timeout_error",
+            ])
+            .output()
+            .expect("run sipp")
+    });
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_sipp_ok(
+        &sipp(&gw, "reject_503.xml", "92929292", &["-m", "1"]),
+        "503 at global cap",
+    );
+    assert_sipp_ok(&holder.join().expect("holder"), "holder");
+}
+
+#[test]
+fn cancel_before_answer_is_487() {
+    require_sipp!();
+    let peers = "[[dial_peer]]\ntag = 9191\nservice = \"ringtone\"\nincoming_called_number = \"91919191\"\nanswer_delay_ms = 2000\n";
+    let gw = Gateway::start("", peers);
+    assert_sipp_ok(&sipp(&gw, "cancel.xml", "91919191", &["-m", "2"]), "cancel");
+    let log = gw.stop();
+    assert!(log.contains("cancelled"), "{log}");
+}
+
+#[test]
+fn options_is_200_with_allow_and_accept() {
+    require_sipp!();
+    let gw = Gateway::start("", "");
+    assert_sipp_ok(&sipp(&gw, "options.xml", "x", &["-m", "1"]), "options");
+}
+
+#[test]
+fn reinvite_moves_media_and_holds_without_dropping_the_call() {
+    require_sipp!();
+    let gw = Gateway::start("", "");
+    assert_sipp_ok(
+        &sipp(&gw, "reinvite.xml", "91919191", &["-m", "1"]),
+        "re-invite",
+    );
+    let log = gw.stop();
+    assert!(log.contains("re-invite: media updated"), "{log}");
+    assert!(log.contains("recvonly"), "{log}");
+}
+
+#[test]
+fn garbage_datagrams_do_not_crash_the_gateway() {
+    require_sipp!();
+    let gw = Gateway::start("", "");
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    for junk in [
+        &b"\x00\x01\x02\xff"[..],
+        b"INVITE\r\n\r\n",
+        b"INVITE sip:1@x SIP/2.0\r\nVia: nonsense\r\n\r\n",
+        b"SIP/2.0 200 OK\r\n\r\n",
+        b"FOO sip:x SIP/2.0\r\nContent-Length: 99999999999\r\n\r\n",
+        b"OPTIONS sip:x SIP/2.0\r\nCSeq: abc OPTIONS\r\n\r\n",
+    ] {
+        sock.send_to(junk, gw.addr).expect("send");
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    assert_sipp_ok(
+        &sipp(&gw, "options.xml", "x", &["-m", "1"]),
+        "still answering after garbage",
+    );
+}

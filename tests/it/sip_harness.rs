@@ -1,0 +1,154 @@
+//! Shared pieces of the SIP tests: a `vxgate serve` child on free loopback ports and SIPp runs against it.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::support::vxgate_bin;
+
+/// A port free for both UDP and TCP on 127.0.0.1 (best effort: the kernel may hand it out again before use).
+pub fn free_port() -> u16 {
+    loop {
+        let udp = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
+        let port = udp.local_addr().expect("addr").port();
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// Path of a SIPp scenario in tests/sipp.
+pub fn scenario(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/sipp")
+        .join(name)
+}
+
+/// Whether SIPp is installed (`sip-tester`); the SIP tests need it (`.ci/run` installs it).
+pub fn have_sipp() -> bool {
+    Command::new("sipp").arg("-v").output().is_ok()
+}
+
+/// A running `vxgate serve`, killed on drop.
+pub struct Gateway {
+    child: Child,
+    /// The SIP address (UDP and TCP).
+    pub addr: SocketAddr,
+    _dir: tempfile::TempDir,
+    stderr: Option<std::thread::JoinHandle<String>>,
+}
+
+impl Gateway {
+    /// Starts `vxgate serve` with `extra` appended to a config that listens on a free port (UDP and TCP).
+    /// `extra` may hold `[[dial_peer]]` entries and further `[services]`; `sip_extra` goes into `[sip]`.
+    pub fn start(sip_extra: &str, extra: &str) -> Gateway {
+        let port = free_port();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cfg = dir.path().join("gw.toml");
+        let text = format!(
+            "[sip]\nudp = \"127.0.0.1:{port}\"\ntcp = \"127.0.0.1:{port}\"\n{sip_extra}\n{extra}\n"
+        );
+        std::fs::write(&cfg, text).expect("write config");
+        let mut child = Command::new(vxgate_bin())
+            .args(["serve", "--drain-secs", "0", "--config"])
+            .arg(&cfg)
+            .env("RUST_LOG", "info,rsipstack=warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn vxgate serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.contains("listening") {
+                    tx.send(line).ok();
+                }
+            }
+        });
+        let stderr = child.stderr.take().expect("stderr");
+        let stderr = std::thread::spawn(move || {
+            let mut all = String::new();
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                all.push_str(&line);
+                all.push('\n');
+            }
+            all
+        });
+        rx.recv_timeout(Duration::from_secs(20))
+            .expect("vxgate serve did not start listening");
+        Gateway {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            _dir: dir,
+            stderr: Some(stderr),
+        }
+    }
+
+    /// Stops the gateway and returns its log (stderr).
+    pub fn stop(mut self) -> String {
+        self.child.kill().ok();
+        self.child.wait().ok();
+        self.stderr
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+/// Runs SIPp with scenario `name` against `gw`, calling `dnis`, with extra arguments; returns its output.
+pub fn sipp(gw: &Gateway, name: &str, dnis: &str, extra: &[&str]) -> Output {
+    let local = free_port();
+    let media = free_port();
+    let mut cmd = Command::new("sipp");
+    cmd.arg("-sf")
+        .arg(scenario(name))
+        .args(["-s", dnis])
+        .arg(gw.addr.to_string())
+        .args([
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &local.to_string(),
+            "-mp",
+            &media.to_string(),
+        ])
+        .args([
+            "-nostdin",
+            "-timeout",
+            "30s",
+            "-timeout_error",
+            "-max_socket",
+            "1024",
+        ])
+        .args(extra);
+    cmd.output().expect("run sipp")
+}
+
+/// Asserts SIPp exited 0 (every call successful), showing its output and the gateway log otherwise.
+pub fn assert_sipp_ok(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what}: sipp exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        tail(&String::from_utf8_lossy(&out.stdout), 60),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn tail(s: &str, n: usize) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
