@@ -7,3 +7,4 @@ mod support;
 mod codec;
 mod sip;
 mod sip_harness;
+mod prompt;

@@ -62,7 +62,11 @@ fn open(bytes: Vec<u8>, container: Container) -> Result<Opened, PromptErrorKind>
         .format(
             &hint,
             mss,
-            &FormatOptions::default(),
+            // Gapless: trim encoder delay and padding (LAME/Xing, Vorbis) so durations match the source.
+            &FormatOptions {
+                enable_gapless: true,
+                ..FormatOptions::default()
+            },
             &MetadataOptions::default(),
         )
         .map_err(|e| err(&name, e))?;

@@ -10,8 +10,7 @@ use std::io;
 pub struct PromptError {
     /// The file path or URL the bytes came from.
     pub file: String,
-    /// What is wrong with it.
-    #[source]
+    /// What is wrong with it (already part of the message, so not also reported as `source()`).
     pub kind: PromptErrorKind,
 }
 
@@ -31,7 +30,7 @@ impl PromptError {
 pub enum PromptErrorKind {
     /// Reading the file failed.
     #[error("cannot read: {0}")]
-    Io(#[from] io::Error),
+    Io(io::Error),
     /// The file holds no bytes at all.
     #[error("empty file")]
     Empty,
@@ -135,4 +134,10 @@ pub enum PromptErrorKind {
         /// The resampler's message.
         reason: String,
     },
+}
+
+impl From<io::Error> for PromptErrorKind {
+    fn from(e: io::Error) -> PromptErrorKind {
+        PromptErrorKind::Io(e)
+    }
 }
