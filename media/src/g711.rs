@@ -15,6 +15,8 @@
 mod law;
 pub mod reference;
 pub mod scalar;
+#[cfg(target_arch = "x86_64")]
+mod x86;
 
 pub use law::{Law, ParseLawError};
 
@@ -75,28 +77,28 @@ pub fn alaw_to_ulaw_code(c: u8) -> u8 {
 /// Encodes 16-bit samples to µ-law; `out.len()` must equal `pcm.len()`.
 pub fn encode_ulaw(pcm: &[i16], out: &mut [u8]) -> Result<(), LengthMismatch> {
     check(pcm.len(), out.len())?;
-    scalar::encode_ulaw(pcm, out);
+    simd::encode_ulaw(pcm, out);
     Ok(())
 }
 
 /// Encodes 16-bit samples to A-law; `out.len()` must equal `pcm.len()`.
 pub fn encode_alaw(pcm: &[i16], out: &mut [u8]) -> Result<(), LengthMismatch> {
     check(pcm.len(), out.len())?;
-    scalar::encode_alaw(pcm, out);
+    simd::encode_alaw(pcm, out);
     Ok(())
 }
 
 /// Decodes µ-law to 16-bit samples; `out.len()` must equal `codes.len()`.
 pub fn decode_ulaw(codes: &[u8], out: &mut [i16]) -> Result<(), LengthMismatch> {
     check(codes.len(), out.len())?;
-    scalar::decode_ulaw(codes, out);
+    simd::decode_ulaw(codes, out);
     Ok(())
 }
 
 /// Decodes A-law to 16-bit samples; `out.len()` must equal `codes.len()`.
 pub fn decode_alaw(codes: &[u8], out: &mut [i16]) -> Result<(), LengthMismatch> {
     check(codes.len(), out.len())?;
-    scalar::decode_alaw(codes, out);
+    simd::decode_alaw(codes, out);
     Ok(())
 }
 
@@ -144,9 +146,33 @@ pub fn transcode(from: Law, to: Law, src: &[u8], out: &mut [u8]) -> Result<(), L
     }
 }
 
-/// The instruction set the slice functions use on this CPU: `"avx512bw"`, `"avx2"`, `"neon"` or `"scalar"`.
+/// The instruction set the slice functions use on this CPU: `"avx2"`, `"neon"` or `"scalar"`.
 pub fn cpu_features() -> &'static str {
-    "scalar"
+    simd::name()
+}
+
+/// The widest kernel set of this build and CPU; every function handles any length and falls back to scalar.
+#[cfg(target_arch = "x86_64")]
+mod simd {
+    pub use super::x86::{decode_alaw, decode_ulaw, encode_alaw, encode_ulaw};
+
+    pub fn name() -> &'static str {
+        if super::x86::available() {
+            "avx2"
+        } else {
+            "scalar"
+        }
+    }
+}
+
+/// No SIMD kernels for this architecture: the scalar path.
+#[cfg(not(target_arch = "x86_64"))]
+mod simd {
+    pub use super::scalar::{decode_alaw, decode_ulaw, encode_alaw, encode_ulaw};
+
+    pub fn name() -> &'static str {
+        "scalar"
+    }
 }
 
 #[cfg(test)]

@@ -168,3 +168,132 @@ fn conversion_tables_round_trip_counts() {
     // Table 3 maps µ-law numbers 0..=15 in pairs: 8 losses per sign.
     assert_eq!(u_trips, 256 - 2 * 8, "µ-law codes surviving u->A->u");
 }
+
+/// Pseudo-random samples covering every segment at every alignment.
+fn noise(n: usize) -> Vec<i16> {
+    let mut state: u32 = 0x1234_5678;
+    (0..n)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            (state as i16) >> (state >> 28)
+        })
+        .collect()
+}
+
+/// A SIMD kernel set checked against its scalar twin.
+struct Kernels {
+    name: &'static str,
+    encode_ulaw: fn(&[i16], &mut [u8]),
+    encode_alaw: fn(&[i16], &mut [u8]),
+    decode_ulaw: fn(&[u8], &mut [i16]),
+    decode_alaw: fn(&[u8], &mut [i16]),
+}
+
+fn kernel_sets() -> Vec<Kernels> {
+    #[allow(unused_mut)]
+    let mut sets = vec![Kernels {
+        name: "dispatch",
+        encode_ulaw: |p, o| encode_ulaw(p, o).unwrap(),
+        encode_alaw: |p, o| encode_alaw(p, o).unwrap(),
+        decode_ulaw: |c, o| decode_ulaw(c, o).unwrap(),
+        decode_alaw: |c, o| decode_alaw(c, o).unwrap(),
+    }];
+    #[cfg(target_arch = "x86_64")]
+    if x86::available() {
+        sets.push(Kernels {
+            name: "avx2",
+            encode_ulaw: x86::encode_ulaw,
+            encode_alaw: x86::encode_alaw,
+            decode_ulaw: x86::decode_ulaw,
+            decode_alaw: x86::decode_alaw,
+        });
+    } else {
+        eprintln!("no avx2 on this cpu: avx2 kernels not exercised");
+    }
+    sets
+}
+
+#[test]
+fn simd_matches_scalar_on_every_input() {
+    let pcm = all_samples();
+    let codes: Vec<u8> = (0..=255u8).cycle().take(256 * 3 + 5).collect();
+    for k in kernel_sets() {
+        let mut got = vec![0u8; pcm.len()];
+        let mut want = vec![0u8; pcm.len()];
+        (k.encode_ulaw)(&pcm, &mut got);
+        scalar::encode_ulaw(&pcm, &mut want);
+        assert!(got == want, "{} ulaw encode", k.name);
+        (k.encode_alaw)(&pcm, &mut got);
+        scalar::encode_alaw(&pcm, &mut want);
+        assert!(got == want, "{} alaw encode", k.name);
+        let mut got = vec![0i16; codes.len()];
+        let mut want = vec![0i16; codes.len()];
+        (k.decode_ulaw)(&codes, &mut got);
+        scalar::decode_ulaw(&codes, &mut want);
+        assert_eq!(got, want, "{} ulaw decode", k.name);
+        (k.decode_alaw)(&codes, &mut got);
+        scalar::decode_alaw(&codes, &mut want);
+        assert_eq!(got, want, "{} alaw decode", k.name);
+    }
+}
+
+/// Every length 0..=130 (blocks plus every tail) at every offset 0..=33 from the allocation, so loads and
+/// stores straddle vector boundaries; also checks nothing past the end is written.
+#[test]
+fn simd_matches_scalar_on_odd_lengths_and_unaligned_slices() {
+    let pcm = noise(200);
+    let codes: Vec<u8> = noise(200).iter().map(|&x| x as u8).collect();
+    for k in kernel_sets() {
+        for offset in 0..=33 {
+            for len in 0..=130 {
+                let src = &pcm[offset..offset + len];
+                let mut got = vec![0xA5u8; offset + len + 1];
+                let mut want = vec![0u8; len];
+                for (kernel, twin) in [
+                    (k.encode_ulaw, scalar::encode_ulaw as fn(&[i16], &mut [u8])),
+                    (k.encode_alaw, scalar::encode_alaw),
+                ] {
+                    got.fill(0xA5);
+                    kernel(src, &mut got[offset..offset + len]);
+                    twin(src, &mut want);
+                    assert_eq!(
+                        &got[offset..offset + len],
+                        &want[..],
+                        "{} off {offset} len {len}",
+                        k.name
+                    );
+                    assert_eq!(got[offset + len], 0xA5, "{} wrote past the end", k.name);
+                }
+                let src = &codes[offset..offset + len];
+                let mut got = vec![0x5A5Ai16; offset + len + 1];
+                let mut want = vec![0i16; len];
+                for (kernel, twin) in [
+                    (k.decode_ulaw, scalar::decode_ulaw as fn(&[u8], &mut [i16])),
+                    (k.decode_alaw, scalar::decode_alaw),
+                ] {
+                    got.fill(0x5A5A);
+                    kernel(src, &mut got[offset..offset + len]);
+                    twin(src, &mut want);
+                    assert_eq!(
+                        &got[offset..offset + len],
+                        &want[..],
+                        "{} off {offset} len {len}",
+                        k.name
+                    );
+                    assert_eq!(got[offset + len], 0x5A5A, "{} wrote past the end", k.name);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn cpu_features_names_a_kernel() {
+    assert!(
+        ["avx512", "avx2", "neon", "scalar"].contains(&cpu_features()),
+        "{}",
+        cpu_features()
+    );
+}
