@@ -373,3 +373,36 @@ fn truncations_and_corruptions_never_panic() {
         }
     }
 }
+
+#[test]
+fn resampled_output_is_time_aligned_with_the_input() {
+    // A 16 kHz click at 0.5 s must come out at 8 kHz sample 4000, not shifted by the filter delay.
+    let mut samples = vec![0i16; 16000];
+    samples[8000] = 30000;
+    samples[8001] = 30000;
+    let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+    let p = load_bytes(&wav(1, 1, 16000, 16, &bytes), "t.wav", Law::Ulaw).expect("loads");
+    assert_eq!(p.samples(), 8000);
+    let peak = p
+        .data()
+        .iter()
+        .enumerate()
+        .max_by_key(|(_, &c)| g711::ulaw_to_linear(c).unsigned_abs())
+        .map(|(i, _)| i);
+    assert!(matches!(peak, Some(3999..=4001)), "peak at {peak:?}");
+}
+
+#[test]
+fn a_header_claiming_65535_channels_costs_no_more_than_its_bytes() {
+    // G.711, 65,535 channels, two frames: loads (downmixed to two samples) without a per-channel-sized buffer.
+    let channels = u16::MAX;
+    let data = vec![0xFFu8; 2 * usize::from(channels)];
+    let b = riff(
+        &fmt(7, channels, 8000, 8, channels),
+        &[],
+        &data,
+        data.len() as u32,
+    );
+    let p = load_bytes(&b, "t.wav", Law::Ulaw).expect("loads");
+    assert_eq!(p.samples(), 2);
+}

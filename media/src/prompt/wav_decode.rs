@@ -12,8 +12,12 @@ use super::error::PromptErrorKind;
 use super::resample::{Narrowband, OUTPUT_RATE};
 use super::wav::{WavEncoding, WavHeader};
 
-/// Frames converted per step: bounds scratch memory whatever the file size.
+/// Mono samples handed to the resampler per step.
 const STEP_FRAMES: usize = 4096;
+
+/// Interleaved samples decoded per step: scratch memory stays bounded whatever the file size or channel count
+/// (a header may claim 65,535 channels).
+const STEP_SAMPLES: usize = 16384;
 
 /// `KSDATAFORMAT_SUBTYPE_PCM` and `_IEEE_FLOAT`.
 const GUID_PCM: [u8; 16] = [
@@ -69,9 +73,10 @@ fn g711_source(
         return Ok(out);
     }
     let mut sink = Narrowband::new(h.sample_rate, law, max_samples)?;
-    let mut pcm = vec![0i16; STEP_FRAMES * channels];
-    let mut mono = Vec::with_capacity(STEP_FRAMES);
-    for block in data.chunks(STEP_FRAMES * channels) {
+    let step = (STEP_SAMPLES / channels).max(1) * channels;
+    let mut pcm = vec![0i16; step.min(data.len())];
+    let mut mono = Vec::with_capacity(step / channels);
+    for block in data.chunks(step) {
         let pcm = &mut pcm[..block.len()];
         // Same length on both sides.
         let _ = g711::decode(from, block, pcm);
