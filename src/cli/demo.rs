@@ -1,6 +1,8 @@
-//! `vxgate demo`: a complete set of call legs on loopback. (not built yet; owned by the work that builds it.)
+//! `vxgate demo`: a complete set of CVP call legs through the gateway on loopback.
 
 use std::process::ExitCode;
+
+pub mod ivr;
 
 /// Options of `demo`.
 #[derive(Debug, clap::Args)]

@@ -1,5 +1,8 @@
 //! The CVP services a dial-peer can start: bootstrap (the IVR leg), ringtone and cvperror.
 
+pub mod newcall;
+pub mod tones;
+
 use std::sync::Arc;
 
 use crate::call::{CallEnv, CallMedia};

@@ -1,0 +1,263 @@
+#!/usr/bin/env python3
+"""Writes the SIPp scenarios of this folder (run it here: python3 generate.py). The XML files are committed;
+this keeps their shared INVITE/ACK/BYE text in one place."""
+import os
+HEAD='<?xml version="1.0" encoding="ISO-8859-1" ?>\n<!DOCTYPE scenario SYSTEM "sipp.dtd">\n'
+def invite(maxfwd="70", cseq="1", sdp_extra="", port="[media_port]", branch="z9hG4bK-[pid]-[call_number]-inv", to="To: <sip:[service]@[remote_ip]:[remote_port]>", guid=True, direction=""):
+    g = "      Cisco-Guid: 2340597125-4034597340-2149908499-422385232\n      App-Info: <[local_ip]:[$ivr_port]:8443>\n" if guid else ""
+    return f"""    <![CDATA[
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch={branch}
+      From: "cvp" <sip:4085550123@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      {to}
+      Call-ID: [call_id]
+      CSeq: {cseq} INVITE
+      Contact: <sip:cvp@[local_ip]:[local_port];transport=[transport]>
+      Max-Forwards: {maxfwd}
+{g}      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=cvp 53655765 {cseq} IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio {port} RTP/AVP 0 101
+      a=rtpmap:0 PCMU/8000
+      a=rtpmap:101 telephone-event/8000
+      a=fmtp:101 0-15
+      a=ptime:20
+{direction}
+    ]]>"""
+def ack(cseq="1", branch="[branch]"):
+    return f"""    <![CDATA[
+      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch={branch}
+      From: "cvp" <sip:4085550123@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      [last_To:]
+      Call-ID: [call_id]
+      CSeq: {cseq} ACK
+      Contact: <sip:cvp@[local_ip]:[local_port];transport=[transport]>
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>"""
+def bye(cseq="3"):
+    return f"""  <send retrans="500">
+    <![CDATA[
+      BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "cvp" <sip:4085550123@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      [last_To:]
+      Call-ID: [call_id]
+      CSeq: {cseq} BYE
+      Contact: <sip:cvp@[local_ip]:[local_port];transport=[transport]>
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200" crlf="true"/>
+"""
+INIT = """  <Global variables="ivr_port">
+    <action><assignstr assign_to="ivr_port" value="8000"/></action>
+  </Global>
+"""
+def answered(check_body=True):
+    checks = """    <action>
+      <ereg regexp="m=audio [0-9]+ RTP/AVP 0 101" search_in="body" check_it="true" assign_to="m"/>
+      <ereg regexp="a=sendrecv" search_in="body" check_it="true" assign_to="d"/>
+    </action>
+""" if check_body else ""
+    return f"""  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="183" optional="true"/>
+  <recv response="200" rtd="true">
+{checks}  </recv>
+"""
+files = {}
+files["basic_call.xml"] = f"""{HEAD}<!-- The call server places a call and hangs up: INVITE, 100 Trying, 200 OK with an SDP answer in PCMU with the
+     offerer's telephone-event payload type, ACK, (pause -d ms), BYE from the caller, 200 OK. -->
+<scenario name="vxgate basic call">
+  <send retrans="500">
+{invite()}
+  </send>
+{answered()}  <send>
+{ack()}
+  </send>
+  <pause/>
+{bye()}  <Reference variables="m,d"/>
+</scenario>
+"""
+for code, what, mf in [("403","untrusted source (toll-fraud protection)","70"),("404","no dial-peer matches","70"),("488","no common codec","70"),("503","max-conn reached","70"),("483","Max-Forwards 0","0")]:
+    inv = invite(maxfwd=mf)
+    if code == "488":
+        inv = inv.replace("m=audio [media_port] RTP/AVP 0 101","m=audio [media_port] RTP/AVP 18").replace("      a=rtpmap:0 PCMU/8000\n","      a=rtpmap:18 G729/8000\n").replace("      a=rtpmap:101 telephone-event/8000\n      a=fmtp:101 0-15\n","")
+    files[f"reject_{code}.xml"] = f"""{HEAD}<!-- An INVITE the gateway must reject with {code}: {what}. The ACK of a non-2xx final response shares the
+     INVITE's branch (RFC 3261 17.1.1.3). -->
+<scenario name="vxgate reject {code}">
+  <send retrans="500">
+{inv}
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="{code}"/>
+  <send>
+{ack(branch="z9hG4bK-[pid]-[call_number]-inv")}
+  </send>
+</scenario>
+"""
+files["cancel.xml"] = f"""{HEAD}<!-- CANCEL before answer: INVITE, 100 Trying, CANCEL (same branch as the INVITE, RFC 3261 9.1), 200 OK to the
+     CANCEL, 487 Request Terminated to the INVITE, ACK. Needs a dial-peer that does not answer at once
+     (answer_delay_ms). -->
+<scenario name="vxgate cancel before answer">
+  <send retrans="500">
+{invite()}
+  </send>
+  <recv response="100"/>
+  <recv response="180"/>
+  <send retrans="500">
+    <![CDATA[
+      CANCEL sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-[pid]-[call_number]-inv
+      From: "cvp" <sip:4085550123@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 CANCEL
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200"/>
+  <recv response="487"/>
+  <send>
+{ack(branch="z9hG4bK-[pid]-[call_number]-inv")}
+  </send>
+</scenario>
+"""
+reinv = invite(cseq="2", port="[media_port+2]", branch="[branch]", to="[last_To:]", guid=False, direction="      a=sendonly\n")
+files["reinvite.xml"] = f"""{HEAD}<!-- re-INVITE: after the call is up the call server moves the media (new port) and puts it on hold
+     (a=sendonly); the gateway answers recvonly on the same dialog, the call goes on, then the caller hangs up. -->
+<scenario name="vxgate re-invite">
+  <send retrans="500">
+{invite()}
+  </send>
+{answered()}  <send>
+{ack()}
+  </send>
+  <pause milliseconds="300"/>
+  <send retrans="500">
+{reinv}
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="200">
+    <action>
+      <ereg regexp="a=recvonly" search_in="body" check_it="true" assign_to="d2"/>
+    </action>
+  </recv>
+  <send>
+{ack(cseq="2")}
+  </send>
+  <pause milliseconds="300"/>
+{bye()}  <Reference variables="m,d,d2"/>
+</scenario>
+"""
+files["options.xml"] = f"""{HEAD}<!-- OPTIONS ping (a call server or proxy checking the gateway): 200 OK with Allow and Accept. -->
+<scenario name="vxgate options">
+  <send retrans="500">
+    <![CDATA[
+      OPTIONS sip:[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:ping@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 OPTIONS
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200">
+    <action>
+      <ereg regexp="INVITE" search_in="hdr" header="Allow:" check_it="true" assign_to="a"/>
+      <ereg regexp="application/sdp" search_in="hdr" header="Accept:" check_it="true" assign_to="b"/>
+    </action>
+  </recv>
+  <Reference variables="a,b"/>
+</scenario>
+"""
+for name, body in files.items():
+    body = body.replace("[$ivr_port]", "8000")
+    open(name, "w").write(body)
+print(sorted(files))
+
+ivr_files = {}
+def dtmf(d):
+    return f"""  <nop>
+    <action>
+      <exec play_pcap_audio="/usr/share/sip-tester/dtmf_2833_{d}.pcap"/>
+    </action>
+  </nop>
+  <pause milliseconds="400"/>
+"""
+ivr_files["ivr_dtmf.xml"] = f"""{HEAD}<!-- The CVP IVR leg: the call server sends the caller to the gateway (DNIS = label + correlation id, App-Info =
+     the IVR service, -set ivr_port N), the gateway's bootstrap fetches the first page, the caller keys 5432 as
+     RFC 2833/4733 telephone-events (SIPp's shipped captures, payload type 101) and the call server hangs up after
+     the submit. The digits must reach the IVR service. -->
+<scenario name="vxgate ivr leg with rtp dtmf">
+  <send retrans="500">
+{invite()}
+  </send>
+{answered()}  <send>
+{ack()}
+  </send>
+  <pause milliseconds="1500"/>
+{dtmf(5)}{dtmf(4)}{dtmf(3)}{dtmf(2)}  <pause milliseconds="2500"/>
+{bye()}  <Reference variables="m,d"/>
+</scenario>
+"""
+ivr_files["ivr_expect_bye38.xml"] = f"""{HEAD}<!-- An IVR leg the gateway must end itself: after the answer the call server waits for the gateway's BYE and
+     checks its Reason header for Q.850 cause 38 (after a fetch failure or a fetch slower than the fetch
+     timeout: recovery, then handoff). -->
+<scenario name="vxgate ivr leg ended by the gateway">
+  <send retrans="500">
+{invite()}
+  </send>
+{answered()}  <send>
+{ack()}
+  </send>
+  <recv request="BYE" timeout="20000">
+    <action>
+      <ereg regexp="Q\\.850;cause=38" search_in="hdr" header="Reason:" check_it="true" assign_to="r"/>
+    </action>
+  </recv>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <Reference variables="m,d,r"/>
+</scenario>
+"""
+ivr_files["ivr_bye_midfetch.xml"] = f"""{HEAD}<!-- BYE mid-fetch: the call server hangs up while the gateway waits for the IVR service (which stalls). -->
+<scenario name="vxgate bye mid-fetch">
+  <send retrans="500">
+{invite()}
+  </send>
+{answered()}  <send>
+{ack()}
+  </send>
+  <pause milliseconds="1000"/>
+{bye()}  <Reference variables="m,d"/>
+</scenario>
+"""
+for name, body in ivr_files.items():
+    open(name, "w").write(body)
+print(sorted(ivr_files))
