@@ -8,3 +8,4 @@ mod codec;
 mod sip;
 mod sip_harness;
 mod prompt;
+mod fetch;
