@@ -11,13 +11,18 @@
 mod digit;
 mod error;
 mod inband;
+mod offline;
 mod payload;
+pub mod pcap;
 mod receiver;
 mod sender;
 
 pub use digit::Digit;
 pub use error::DtmfError;
 pub use inband::{InbandConfig, InbandDetector};
+pub use offline::{
+    detect_datagrams, detect_file, detect_pcm, DetectError, DetectOptions, Detection, InbandMode,
+};
 pub use payload::{TelephoneEvent, TelephoneEvents};
 pub use receiver::{ReportAt, Rfc4733Receiver};
 pub use sender::{OutEvent, Rfc4733Sender};

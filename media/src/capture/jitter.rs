@@ -15,6 +15,10 @@ pub const MAX_GAP: u32 = 16_000;
 pub struct Released {
     /// Samples of silence to insert before this packet's audio (lost packets).
     pub gap: u32,
+    /// The packet's sequence number.
+    pub seq: u16,
+    /// The packet's RTP timestamp.
+    pub timestamp: u32,
     /// The payload.
     pub payload: Vec<u8>,
 }
@@ -125,7 +129,12 @@ impl JitterBuffer {
         let len = u32::try_from(payload.len()).unwrap_or(u32::MAX);
         self.next_ts = Some(ts.wrapping_add(len));
         self.released = Some(e);
-        Some(Released { gap, payload })
+        Some(Released {
+            gap,
+            seq: (e & 0xffff) as u16,
+            timestamp: ts,
+            payload,
+        })
     }
 }
 

@@ -7,11 +7,13 @@
 //! - frequency: the phase advance between consecutive windows measures the tone's true frequency; it must lie within
 //!   ±2.5 % of the nominal one (ITU-T Q.24: accept ±1.5 %, reject beyond ±3.5 %);
 //! - level: each tone above [`InbandConfig::min_amplitude`];
-//! - twist: the high tone at most `normal_twist_db` above the low one, the low one at most `reverse_twist_db` above
-//!   the high one;
+//! - twist: the low tone at most `normal_twist_db` (8 dB) above the high one — lines lose more at high frequencies —
+//!   and the high tone at most `reverse_twist_db` (4 dB) above the low one (the usual +4/-8 dB receiver limits);
 //! - purity: the two tones hold at least `energy_fraction` of the window's energy (speech and music spread theirs),
 //!   each is 6 dB above the other tones of its group, and neither has a second harmonic above `harmonic_db` below
-//!   it (voice and instruments have harmonics; DTMF tones are pure).
+//!   it (voice and instruments have harmonics; DTMF tones are pure);
+//! - steadiness: both frequencies stay within 0.4 % (at least 4 Hz) from the first hit to the report, so a sweep
+//!   or glissando crossing a key's pair is not a digit.
 //!
 //! Timing (Q.24): the tone's extent is measured on the sub-blocks whose energy exceeds half the tone's, so a tone is
 //! timed to about ±2.5 ms. A digit is reported once its tone has lasted `min_tone` (35 ms by default: 40 ms tones
@@ -48,9 +50,9 @@ const MIN_HITS: u32 = 3;
 pub struct InbandConfig {
     /// Minimum amplitude of each tone, in 16-bit PCM units (default 300, about -40 dBFS per tone).
     pub min_amplitude: f64,
-    /// How far the high tone may exceed the low one, in dB (default 8).
+    /// Normal twist: how far the low-group tone may exceed the high-group one, in dB (default 8).
     pub normal_twist_db: f64,
-    /// How far the low tone may exceed the high one, in dB (default 4).
+    /// Reverse twist: how far the high-group tone may exceed the low-group one, in dB (default 4).
     pub reverse_twist_db: f64,
     /// Accepted relative frequency deviation (default 0.025, between Q.24's 1.5 % accept and 3.5 % reject).
     pub freq_tolerance: f64,
@@ -87,6 +89,13 @@ fn rect_response(dev_hz: f64, n: f64) -> f64 {
         return 1.0;
     }
     ((PI * delta).sin() / (n * (PI * delta / n).sin())).abs()
+}
+
+/// Whether the tone pair kept its frequencies between two hits: a DTMF tone is steady, a glissando or a sweep
+/// passing through a key's pair is not (it drifts several Hz within the 15 ms between the first hit and a report).
+fn steady(a: (f64, f64), b: (f64, f64)) -> bool {
+    let ok = |x: f64, y: f64| (x - y).abs() <= (0.004 * x).max(4.0);
+    ok(a.0, b.0) && ok(a.1, b.1)
 }
 
 /// A complex number, just what the DFT needs.
@@ -136,6 +145,8 @@ struct Hit {
     digit: Digit,
     /// Expected energy of a sub-block fully inside the tone.
     block_energy: f64,
+    /// Measured (low, high) frequencies in Hz.
+    freqs: (f64, f64),
 }
 
 /// The tone being followed.
@@ -149,6 +160,9 @@ struct Tone {
     /// The largest expected sub-block energy seen in a hit.
     block_energy: f64,
     hits: u32,
+    /// Frequencies measured by the first and the latest hit.
+    first_freqs: (f64, f64),
+    last_freqs: (f64, f64),
     last_hit: u64,
     off_run: u32,
     reported: bool,
@@ -355,8 +369,10 @@ impl InbandDetector {
         if a_lo < self.cfg.min_amplitude || a_hi < self.cfg.min_amplitude {
             return None;
         }
-        let twist_db = 20.0 * (a_hi / a_lo).log10();
-        if twist_db > self.cfg.normal_twist_db || -twist_db > self.cfg.reverse_twist_db {
+        let high_over_low_db = 20.0 * (a_hi / a_lo).log10();
+        if high_over_low_db > self.cfg.reverse_twist_db
+            || -high_over_low_db > self.cfg.normal_twist_db
+        {
             return None;
         }
         let tone_energy = (a_lo * a_lo + a_hi * a_hi) * n / 2.0;
@@ -367,6 +383,7 @@ impl InbandDetector {
         Some(Hit {
             digit,
             block_energy: tone_energy / WINDOW as f64,
+            freqs: (tones[0].1, tones[1].1),
         })
     }
 
@@ -400,6 +417,8 @@ impl InbandDetector {
                     energies,
                     block_energy: h.block_energy,
                     hits: 1,
+                    first_freqs: h.freqs,
+                    last_freqs: h.freqs,
                     last_hit: index,
                     off_run: 0,
                     reported: false,
@@ -408,6 +427,7 @@ impl InbandDetector {
             (Some(t), h) => {
                 if let Some(h) = h {
                     t.hits += 1;
+                    t.last_freqs = h.freqs;
                     t.last_hit = index;
                     t.block_energy = t.block_energy.max(h.block_energy);
                 }
@@ -429,7 +449,7 @@ impl InbandDetector {
         }
         let min_tone = self.min_tone_blocks;
         if let Some(t) = self.tone.as_mut() {
-            if !t.reported && t.hits >= MIN_HITS {
+            if !t.reported && t.hits >= MIN_HITS && steady(t.first_freqs, t.last_freqs) {
                 // The tone's extent: sub-blocks above half its energy, up to one past the last hit window.
                 let limit = ((t.last_hit + 1 - t.first_block) as usize + 1).min(t.energies.len());
                 let on: Vec<usize> = (0..limit)
