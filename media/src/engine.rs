@@ -29,6 +29,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
+use crate::capture::{CaptureConfig, Recording};
+use crate::dtmf::{Digit, DtmfSource};
 use crate::g711::Law;
 use crate::playout::PlayoutConfig;
 use crate::prompt::Prompt;
@@ -115,6 +117,10 @@ pub struct SessionConfig {
     pub rtcp_mux: bool,
     /// Prompt queue settings.
     pub playout: PlayoutConfig,
+    /// Tone length of each digit [`MediaHandle::send_dtmf`] sends.
+    pub dtmf_tone: Duration,
+    /// Silence after each sent digit.
+    pub dtmf_pause: Duration,
 }
 
 impl SessionConfig {
@@ -129,6 +135,8 @@ impl SessionConfig {
             silence_suppression: false,
             rtcp_mux: false,
             playout: PlayoutConfig::default(),
+            dtmf_tone: Duration::from_millis(100),
+            dtmf_pause: Duration::from_millis(100),
         }
     }
 }
@@ -137,6 +145,13 @@ impl SessionConfig {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum MediaEvent {
+    /// A DTMF digit, once per key press, from telephone-events or (with `inband_dtmf`) from the audio.
+    Dtmf {
+        /// The key.
+        digit: Digit,
+        /// How it arrived.
+        source: DtmfSource,
+    },
     /// The prompt queue finished or was cut short (barge-in, stop).
     PromptDone {
         /// Audio time played.
@@ -151,6 +166,8 @@ pub enum MediaEvent {
     },
     /// The remote sent an RTCP BYE.
     RemoteBye,
+    /// A capture ended (max time, final silence, no input, DTMF, or [`MediaHandle::stop_capture`]).
+    Recorded(Recording),
     /// The call's socket failed; the call keeps its state but its media may be gone.
     SocketError {
         /// What the OS said.
@@ -158,12 +175,12 @@ pub enum MediaEvent {
     },
 }
 
-/// Receives the audio of a call as it arrives (the hook `<record>` capture plugs into). Runs on the call's
-/// scheduler thread: it must not block.
+/// Receives every accepted audio packet of a call as it arrives (monitoring, benchmarks, tests). Runs on the
+/// call's scheduler thread: it must not block.
 pub trait AudioSink: Send {
     /// One accepted audio packet: arrival time, extended sequence number and timestamp, law and payload.
     fn audio(&mut self, now: Instant, seq: SeqNo, timestamp: u64, law: Law, payload: &[u8]);
-    /// Capture stopped (by [`MediaHandle::stop_capture`], a new capture or the call closing).
+    /// The tap was removed (by [`MediaHandle::untap_audio`], a new tap or the call closing).
     fn stop(&mut self, now: Instant) {
         let _ = now;
     }
@@ -232,7 +249,10 @@ impl MediaEngine {
     pub async fn start(cfg: EngineConfig) -> Result<MediaEngine, EngineError> {
         let ports = Arc::new(PortPool::new(cfg.bind, cfg.port_min, cfg.port_max)?);
         if cfg.tick.is_zero() || cfg.tick > Duration::from_millis(20) {
-            return Err(EngineError::Config(format!("tick {:?} outside (0, 20 ms]", cfg.tick)));
+            return Err(EngineError::Config(format!(
+                "tick {:?} outside (0, 20 ms]",
+                cfg.tick
+            )));
         }
         check_ptime(cfg.ptime)?;
         let n = if cfg.schedulers == 0 {
@@ -245,7 +265,14 @@ impl MediaEngine {
             schedulers.push(scheduler::spawn(i, cfg.tick)?);
         }
         tracing::info!(schedulers = n, bind = %cfg.bind, ports = %format!("{}-{}", cfg.port_min, cfg.port_max), "media engine started");
-        Ok(MediaEngine { shared: Arc::new(Shared { cfg, ports, schedulers, next_id: AtomicUsize::new(1) }) })
+        Ok(MediaEngine {
+            shared: Arc::new(Shared {
+                cfg,
+                ports,
+                schedulers,
+                next_id: AtomicUsize::new(1),
+            }),
+        })
     }
 
     /// The settings.
@@ -259,19 +286,28 @@ impl MediaEngine {
     }
 
     /// Opens a session: binds its ports and pins it to the least loaded scheduler. Events arrive on the receiver.
-    pub async fn open(&self, cfg: SessionConfig) -> Result<(MediaHandle, mpsc::Receiver<MediaEvent>), EngineError> {
+    pub async fn open(
+        &self,
+        cfg: SessionConfig,
+    ) -> Result<(MediaHandle, mpsc::Receiver<MediaEvent>), EngineError> {
         let ptime = cfg.ptime.unwrap_or(self.shared.cfg.ptime);
         check_ptime(ptime)?;
-        let pt = PayloadType::new(cfg.payload_type)
-            .ok_or_else(|| EngineError::Config(format!("payload type {} > 127", cfg.payload_type)))?;
+        let pt = PayloadType::new(cfg.payload_type).ok_or_else(|| {
+            EngineError::Config(format!("payload type {} > 127", cfg.payload_type))
+        })?;
         let te = match cfg.telephone_event {
-            Some(t) => Some(
-                PayloadType::new(t).ok_or_else(|| EngineError::Config(format!("telephone-event payload type {t} > 127")))?,
-            ),
+            Some(t) => Some(PayloadType::new(t).ok_or_else(|| {
+                EngineError::Config(format!("telephone-event payload type {t} > 127"))
+            })?),
             None => None,
         };
         let lease = self.shared.ports.allocate(cfg.rtcp_mux)?;
-        let local = lease.rtp.as_ref().map(|s| s.local_addr()).transpose()?.ok_or(EngineError::Shutdown)?;
+        let local = lease
+            .rtp
+            .as_ref()
+            .map(|s| s.local_addr())
+            .transpose()?
+            .ok_or(EngineError::Shutdown)?;
         for s in lease.rtp.iter().chain(lease.rtcp.iter()) {
             s.set_nonblocking(true)?;
         }
@@ -284,24 +320,48 @@ impl MediaEngine {
             .ok_or(EngineError::Shutdown)?;
         let (events_tx, events_rx) = mpsc::channel(256);
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed) as u64;
-        let cname = self.shared.cfg.cname.clone().unwrap_or_else(|| format!("vxgate@{}", self.shared.cfg.bind));
-        let open = call::OpenCall { id, lease, cfg, ptime, pt, te, cname, events: events_tx };
+        let cname = self
+            .shared
+            .cfg
+            .cname
+            .clone()
+            .unwrap_or_else(|| format!("vxgate@{}", self.shared.cfg.bind));
+        let open = call::OpenCall {
+            id,
+            lease,
+            cfg,
+            ptime,
+            pt,
+            te,
+            cname,
+            events: events_tx,
+        };
         sched.load.fetch_add(1, Ordering::Relaxed);
         if sched.tx.send(Command::Open(Box::new(open))).is_err() {
             sched.load.fetch_sub(1, Ordering::Relaxed);
             return Err(EngineError::Shutdown);
         }
         tracing::debug!(call = id, %local, scheduler = sched_index, "media session opened");
-        let handle = MediaHandle { id, local, tx: sched.tx.clone(), closed: false };
+        let handle = MediaHandle {
+            id,
+            local,
+            tx: sched.tx.clone(),
+            closed: false,
+        };
         Ok((handle, events_rx))
     }
 }
 
 fn check_ptime(ptime: Duration) -> Result<(), EngineError> {
-    if [10, 20, 30, 40].iter().any(|ms| ptime == Duration::from_millis(*ms)) {
+    if [10, 20, 30, 40]
+        .iter()
+        .any(|ms| ptime == Duration::from_millis(*ms))
+    {
         Ok(())
     } else {
-        Err(EngineError::Config(format!("ptime {ptime:?}, expected 10, 20, 30 or 40 ms")))
+        Err(EngineError::Config(format!(
+            "ptime {ptime:?}, expected 10, 20, 30 or 40 ms"
+        )))
     }
 }
 
@@ -355,14 +415,25 @@ impl MediaHandle {
         self.send(Command::SendDtmf(self.id, digits.to_owned()));
     }
 
-    /// Starts feeding received audio to `sink` (replacing any previous capture).
-    pub fn start_capture(&self, sink: Box<dyn AudioSink>) {
-        self.send(Command::StartCapture(self.id, sink));
+    /// Starts recording the received audio (VoiceXML `<record>`); a [`MediaEvent::Recorded`] follows when it
+    /// stops. The law is the call's. A recording already running is stopped and reported first.
+    pub fn start_capture(&self, cfg: CaptureConfig) {
+        self.send(Command::StartCapture(self.id, cfg));
     }
 
-    /// Stops the capture.
+    /// Stops the recording now; its [`MediaEvent::Recorded`] follows.
     pub fn stop_capture(&self) {
         self.send(Command::StopCapture(self.id));
+    }
+
+    /// Feeds every received audio packet to `sink` as well (replacing any previous tap).
+    pub fn tap_audio(&self, sink: Box<dyn AudioSink>) {
+        self.send(Command::TapAudio(self.id, sink));
+    }
+
+    /// Removes the tap.
+    pub fn untap_audio(&self) {
+        self.send(Command::UntapAudio(self.id));
     }
 
     /// Changes the law / payload type after a re-negotiation.

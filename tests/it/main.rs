@@ -9,3 +9,4 @@ mod sip;
 mod sip_harness;
 mod prompt;
 mod fetch;
+mod rtp;

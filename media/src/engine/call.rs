@@ -9,14 +9,22 @@ use tokio::sync::mpsc;
 
 use super::ports::PortLease;
 use super::{AudioSink, CallStats, Direction, MediaEvent, SessionConfig};
-use crate::g711::Law;
+use crate::capture::{Capture, CaptureConfig};
+use crate::dtmf::{Digit, DigitEvent, DtmfSource, InbandDetector, Rfc4733Receiver, Rfc4733Sender};
+use crate::g711::{self, Law};
 use crate::playout::{Fill, Playout, PlayoutEvent};
-use crate::rtp::{self, Discard, PayloadType, ReceiverConfig, SenderConfig, Session, Verdict};
+use crate::rtp::{
+    self, Discard, PayloadType, ReceiverConfig, RtpTime, SenderConfig, Session, Verdict,
+};
 
 /// Largest datagram handled.
 pub(crate) const MAX_DATAGRAM: usize = 1500;
 /// Most packets a call sends in one visit to catch up after the scheduler was late; beyond, it skips.
 const MAX_BURST: u32 = 3;
+/// A telephone-event with no end packet ends this long after its last packet (five 50 ms updates).
+const DTMF_END_TIMEOUT: Duration = Duration::from_millis(250);
+/// Silence after which a latched source address is released.
+const RELATCH: Duration = Duration::from_millis(500);
 
 /// What `MediaEngine::open` hands to the scheduler.
 pub(crate) struct OpenCall {
@@ -49,6 +57,10 @@ pub(crate) struct Call {
     pub ptime: Duration,
     remote: Option<SocketAddr>,
     remote_rtcp: Option<SocketAddr>,
+    /// Address of the accepted stream and when it last delivered.
+    latched: Option<(SocketAddr, Instant)>,
+    /// When a packet last came from exactly the SDP address.
+    remote_seen: Option<Instant>,
     rtcp_mux: bool,
     direction: Direction,
     vad: bool,
@@ -56,6 +68,12 @@ pub(crate) struct Call {
     /// When the next packet is due.
     pub next_due: Instant,
     sink: Option<Box<dyn AudioSink>>,
+    capture: Option<Capture>,
+    dtmf_rx: Rfc4733Receiver,
+    inband: Option<InbandDetector>,
+    dtmf_tx: Rfc4733Sender,
+    dtmf_tone: Duration,
+    dtmf_pause: Duration,
     send_errors: u64,
     skipped: u64,
     foreign_address: u64,
@@ -70,7 +88,10 @@ impl Call {
         let session = Session::new(
             rtp::SessionConfig {
                 sender,
-                receiver: ReceiverConfig { jitter_payload_type: Some(open.pt), ..ReceiverConfig::default() },
+                receiver: ReceiverConfig {
+                    jitter_payload_type: Some(open.pt),
+                    ..ReceiverConfig::default()
+                },
                 cname: open.cname.clone(),
                 // G.711 payload + 40 octets of IP/UDP/RTP headers per packet.
                 session_bandwidth: 8000.0 + 40.0 * 1000.0 / open.ptime.as_millis().max(1) as f64,
@@ -89,12 +110,20 @@ impl Call {
             ptime: open.ptime,
             remote: None,
             remote_rtcp: None,
+            latched: None,
+            remote_seen: None,
             rtcp_mux: open.cfg.rtcp_mux,
             direction: Direction::SendRecv,
             vad: open.cfg.silence_suppression,
             events: open.events.clone(),
             next_due: first_due,
             sink: None,
+            capture: None,
+            dtmf_rx: Rfc4733Receiver::new(DTMF_END_TIMEOUT),
+            inband: open.cfg.inband_dtmf.then(InbandDetector::new),
+            dtmf_tx: Rfc4733Sender::new(),
+            dtmf_tone: open.cfg.dtmf_tone,
+            dtmf_pause: open.cfg.dtmf_pause,
             send_errors: 0,
             skipped: 0,
             foreign_address: 0,
@@ -110,8 +139,11 @@ impl Call {
 
     pub(crate) fn set_remote(&mut self, addr: SocketAddr) {
         self.remote = Some(addr);
-        self.remote_rtcp =
-            Some(if self.rtcp_mux { addr } else { SocketAddr::new(addr.ip(), addr.port().wrapping_add(1)) });
+        self.remote_rtcp = Some(if self.rtcp_mux {
+            addr
+        } else {
+            SocketAddr::new(addr.ip(), addr.port().wrapping_add(1))
+        });
     }
 
     pub(crate) fn set_direction(&mut self, d: Direction) {
@@ -133,19 +165,72 @@ impl Call {
         self.drain_playout_events();
     }
 
-    pub(crate) fn send_dtmf(&mut self, _now: Instant, digits: &str) {
-        tracing::debug!(call = self.id, digits, "dtmf send requested");
+    pub(crate) fn send_dtmf(&mut self, now: Instant, digits: &str) {
+        let mut list = [Digit::D0; 32];
+        let mut n = 0;
+        for d in digits.chars().filter_map(Digit::from_char) {
+            if n == list.len() {
+                self.dtmf_tx
+                    .queue(now, &list, self.dtmf_tone, self.dtmf_pause);
+                n = 0;
+            }
+            list[n] = d;
+            n += 1;
+        }
+        self.dtmf_tx
+            .queue(now, &list[..n], self.dtmf_tone, self.dtmf_pause);
+        tracing::debug!(call = self.id, digits, "dtmf queued");
     }
 
-    pub(crate) fn start_capture(&mut self, now: Instant, sink: Box<dyn AudioSink>) {
-        self.stop_capture(now);
+    pub(crate) fn tap_audio(&mut self, now: Instant, sink: Box<dyn AudioSink>) {
+        self.untap_audio(now);
         self.sink = Some(sink);
     }
 
-    pub(crate) fn stop_capture(&mut self, now: Instant) {
+    pub(crate) fn untap_audio(&mut self, now: Instant) {
         if let Some(mut s) = self.sink.take() {
             s.stop(now);
         }
+    }
+
+    pub(crate) fn start_capture(&mut self, now: Instant, mut cfg: CaptureConfig) {
+        self.stop_capture();
+        cfg.law = self.law;
+        self.capture = Some(Capture::new(now, cfg));
+    }
+
+    /// Stops the recording (if any) and reports it.
+    pub(crate) fn stop_capture(&mut self) {
+        if let Some(mut c) = self.capture.take() {
+            c.stop();
+            self.emit(MediaEvent::Recorded(c.finish()));
+        }
+    }
+
+    fn check_capture(&mut self, now: Instant) {
+        let stopped = self
+            .capture
+            .as_mut()
+            .is_some_and(|c| c.stopped().is_some() || c.poll_timeout(now).is_some());
+        if stopped {
+            if let Some(c) = self.capture.take() {
+                self.emit(MediaEvent::Recorded(c.finish()));
+            }
+        }
+    }
+
+    fn digit(&mut self, ev: DigitEvent) {
+        tracing::debug!(call = self.id, digit = %ev.digit.to_char(), source = %ev.source, "dtmf received");
+        if self.playout.dtmf() {
+            self.drain_playout_events();
+        }
+        if let Some(c) = self.capture.as_mut() {
+            c.handle_dtmf(ev.digit);
+        }
+        self.emit(MediaEvent::Dtmf {
+            digit: ev.digit,
+            source: ev.source,
+        });
     }
 
     pub(crate) fn stats(&self) -> CallStats {
@@ -158,8 +243,15 @@ impl Call {
     }
 
     fn drain_playout_events(&mut self) {
-        while let Some(PlayoutEvent::PromptDone { played, interrupted }) = self.playout.poll_event() {
-            self.emit(MediaEvent::PromptDone { played, interrupted });
+        while let Some(PlayoutEvent::PromptDone {
+            played,
+            interrupted,
+        }) = self.playout.poll_event()
+        {
+            self.emit(MediaEvent::PromptDone {
+                played,
+                interrupted,
+            });
         }
     }
 
@@ -169,7 +261,9 @@ impl Call {
             if !self.socket_error_reported && e.kind() != std::io::ErrorKind::WouldBlock {
                 self.socket_error_reported = true;
                 tracing::warn!(call = self.id, %to, error = %e, "rtp send failed");
-                self.emit(MediaEvent::SocketError { error: e.to_string() });
+                self.emit(MediaEvent::SocketError {
+                    error: e.to_string(),
+                });
             }
         }
     }
@@ -190,6 +284,14 @@ impl Call {
             self.send_frame(now, io, pkt);
             self.next_due += self.ptime;
             sent += 1;
+        }
+        if self.dtmf_rx.next_timeout().is_some_and(|t| now >= t) {
+            while let Some(ev) = self.dtmf_rx.poll_timeout(now) {
+                self.digit(ev);
+            }
+        }
+        if self.capture.is_some() {
+            self.check_capture(now);
         }
         if now >= self.session.poll_timeout() {
             match self.session.poll_rtcp(now, pkt) {
@@ -214,8 +316,40 @@ impl Call {
         self.drain_playout_events();
         let Some(to) = self.remote.filter(|_| self.direction.sends()) else {
             self.session.sender().pause(spf as u32);
+            while self.dtmf_tx.poll(now).is_some() {}
             return;
         };
+        if !self.dtmf_tx.is_idle() {
+            // During a telephone-event the audio is replaced by the event's packets (RFC 4733 §2.5.1.2); the
+            // audio timestamp keeps counting, and the first audio packet after it starts a new talkspurt.
+            let (due, ts) = (self.next_due, self.session.sender().timestamp());
+            while let Some(ev) = self.dtmf_tx.poll(now) {
+                let Some(te) = self.te else { continue };
+                // The event's RTP time: the audio time of `event_start`, on this frame's clock.
+                // Floor division of the signed offset: every frame maps an instant to the same RTP time, since
+                // frames are whole multiples of 125 µs apart.
+                let offset_ns = if ev.event_start >= due {
+                    (ev.event_start - due).as_nanos() as i128
+                } else {
+                    -((due - ev.event_start).as_nanos() as i128)
+                };
+                let units = (offset_ns * 8000).div_euclid(1_000_000_000);
+                let start = RtpTime(ts.0.wrapping_add(units as i64 as u32));
+                let stamp = start.add(ev.segment_offset);
+                match self
+                    .session
+                    .sender()
+                    .other(now, te, ev.marker, stamp, &ev.payload, pkt)
+                {
+                    Ok(n) => self.send_to(&io.rtp, &pkt[..n], to),
+                    Err(e) => {
+                        tracing::warn!(call = self.id, error = %e, "telephone-event not written")
+                    }
+                }
+            }
+            self.session.sender().pause(spf as u32);
+            return;
+        }
         if self.vad && fill == Fill::Idle {
             self.session.sender().pause(spf as u32);
             return;
@@ -233,7 +367,7 @@ impl Call {
             self.on_rtcp(now, from, data);
             return;
         }
-        if self.remote.is_some_and(|r| r.ip() != from.ip()) {
+        if !self.source_allowed(now, from) {
             self.foreign_address += 1;
             return;
         }
@@ -250,21 +384,92 @@ impl Call {
             }
             return;
         };
+        self.latched = Some((from, now));
         if acc.new_source {
-            self.emit(MediaEvent::RemoteSource { ssrc: acc.packet.ssrc });
+            self.emit(MediaEvent::RemoteSource {
+                ssrc: acc.packet.ssrc,
+            });
         }
         if !self.direction.receives() {
             return;
         }
         let p = acc.packet;
+        if acc.new_source {
+            // A new source has a new timestamp space for its events.
+            self.dtmf_rx.reset();
+        }
         if Some(p.payload_type) == self.te {
+            match self.dtmf_rx.handle(now, p.timestamp.0, p.marker, p.payload) {
+                Ok(first) => {
+                    if let Some(ev) = first {
+                        self.digit(ev);
+                    }
+                    while let Some(ev) = self.dtmf_rx.poll_event() {
+                        self.digit(ev);
+                    }
+                }
+                Err(e) => {
+                    tracing::trace!(call = self.id, error = %e, "malformed telephone-event dropped")
+                }
+            }
             return;
         }
         if p.payload_type != self.session.sender().payload_type() {
             return;
         }
         if let Some(sink) = self.sink.as_mut() {
-            sink.audio(now, acc.seq, acc.timestamp, self.law, p.payload);
+            let law = self.law;
+            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                sink.audio(now, acc.seq, acc.timestamp, law, p.payload);
+            }));
+            if run.is_err() {
+                tracing::error!(call = self.id, "audio tap panicked; removed");
+                self.sink = None;
+            }
+        }
+        if let Some(c) = self.capture.as_mut() {
+            c.handle_packet(now, acc.seq.wire(), p.timestamp.0, p.payload);
+        }
+        if self.inband.is_some() {
+            let mut pcm = [0i16; MAX_DATAGRAM];
+            let n = p.payload.len().min(pcm.len());
+            if g711::decode(self.law, &p.payload[..n], &mut pcm[..n]).is_ok() {
+                let found = self
+                    .inband
+                    .as_mut()
+                    .map(|d| d.process(&pcm[..n]))
+                    .unwrap_or_default();
+                for (digit, sample) in found {
+                    self.digit(DigitEvent {
+                        digit,
+                        source: DtmfSource::Inband,
+                        rtp_timestamp: sample as u32,
+                        duration_samples: 0,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Which source addresses may feed the receiver. Only the remote's IP is ever accepted; within it, once a
+    /// stream validated from one address (ip and port) that address is latched and the others are ignored while it
+    /// stays active, and a stream from exactly the SDP address is preferred the same way. So neither a stray
+    /// sender nor a flood from another port can push the real stream out of probation or off its lock (RFC 3550
+    /// §8.2 leaves the choice of source to the receiver); a peer that moves is followed after `RELATCH`.
+    fn source_allowed(&mut self, now: Instant, from: SocketAddr) -> bool {
+        let Some(remote) = self.remote else {
+            return true;
+        };
+        if remote.ip() != from.ip() {
+            return false;
+        }
+        if from == remote {
+            self.remote_seen = Some(now);
+        }
+        let active = |t: Instant| now.saturating_duration_since(t) < RELATCH;
+        match self.latched {
+            Some((addr, t)) if active(t) => addr == from,
+            _ => from == remote || !self.remote_seen.is_some_and(active),
         }
     }
 
@@ -286,7 +491,9 @@ impl Call {
 
     /// Closing: stops playout and capture and writes the BYE compound for the caller to send.
     pub(crate) fn close(&mut self, now: Instant, io: &CallIo, pkt: &mut [u8]) {
-        self.stop_capture(now);
+        self.untap_audio(now);
+        self.stop_capture();
+        self.dtmf_tx.cancel();
         self.playout.stop();
         self.drain_playout_events();
         if let Some(to) = self.remote_rtcp {

@@ -45,8 +45,16 @@ impl PortPool {
         if min == 0 || max <= min {
             return Err(EngineError::PortRange { min, max });
         }
-        let pairs = (usize::from(max - min) + 1) / 2;
-        Ok(PortPool { ip, min, max, inner: Mutex::new(Inner { in_use: vec![false; pairs], next: 0 }) })
+        let pairs = usize::from(max - min).div_ceil(2); // pairs of (even, odd) ports in [min, max]
+        Ok(PortPool {
+            ip,
+            min,
+            max,
+            inner: Mutex::new(Inner {
+                in_use: vec![false; pairs],
+                next: 0,
+            }),
+        })
     }
 
     /// Binds the next free pair (RTP even, RTCP odd; only RTP when `rtcp_mux`).
@@ -63,7 +71,9 @@ impl PortPool {
             if port.checked_add(1).is_none_or(|p| p > self.max) {
                 continue;
             }
-            let Ok(rtp) = UdpSocket::bind(SocketAddr::new(self.ip, port)) else { continue };
+            let Ok(rtp) = UdpSocket::bind(SocketAddr::new(self.ip, port)) else {
+                continue;
+            };
             let rtcp = if rtcp_mux {
                 None
             } else {
@@ -73,9 +83,17 @@ impl PortPool {
                 }
             };
             inner.in_use[i] = true;
-            return Ok(PortLease { rtp: Some(rtp), rtcp, port, pool: Arc::clone(self) });
+            return Ok(PortLease {
+                rtp: Some(rtp),
+                rtcp,
+                port,
+                pool: Arc::clone(self),
+            });
         }
-        Err(EngineError::NoPort { min: self.min, max: self.max })
+        Err(EngineError::NoPort {
+            min: self.min,
+            max: self.max,
+        })
     }
 
     fn release(&self, port: u16) {
@@ -88,7 +106,13 @@ impl PortPool {
 
     /// Pairs in use.
     pub(crate) fn in_use(&self) -> usize {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).in_use.iter().filter(|u| **u).count()
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .in_use
+            .iter()
+            .filter(|u| **u)
+            .count()
     }
 }
 
@@ -108,7 +132,10 @@ mod tests {
             leases.push(l);
         }
         assert!(!leases.is_empty() && leases.len() <= 5);
-        assert!(matches!(pool.allocate(false), Err(EngineError::NoPort { .. })));
+        assert!(matches!(
+            pool.allocate(false),
+            Err(EngineError::NoPort { .. })
+        ));
         let n = leases.len();
         leases.pop();
         assert_eq!(pool.in_use(), n - 1);

@@ -15,6 +15,7 @@ use tokio::task::{JoinHandle, LocalSet};
 
 use super::call::{Call, CallIo, OpenCall, MAX_DATAGRAM};
 use super::{AudioSink, CallStats, Direction};
+use crate::capture::CaptureConfig;
 use crate::g711::Law;
 use crate::prompt::Prompt;
 use crate::rtp::PayloadType;
@@ -30,8 +31,10 @@ pub(crate) enum Command {
     Play(u64, Vec<Prompt>, bool),
     StopPlayout(u64),
     SendDtmf(u64, String),
-    StartCapture(u64, Box<dyn AudioSink>),
+    StartCapture(u64, CaptureConfig),
     StopCapture(u64),
+    TapAudio(u64, Box<dyn AudioSink>),
+    UntapAudio(u64),
     SetCodec(u64, Law, PayloadType),
     Stats(u64, oneshot::Sender<CallStats>),
     Close(u64),
@@ -50,11 +53,15 @@ pub(crate) fn spawn(index: usize, tick: Duration) -> std::io::Result<SchedulerHa
     let (tx, rx) = mpsc::unbounded_channel();
     let load = Arc::new(AtomicUsize::new(0));
     let thread_load = Arc::clone(&load);
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    std::thread::Builder::new().name(format!("vxgate-media-{index}")).spawn(move || {
-        let local = LocalSet::new();
-        local.block_on(&rt, Scheduler::new(tick, thread_load).run(rx));
-    })?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new()
+        .name(format!("vxgate-media-{index}"))
+        .spawn(move || {
+            let local = LocalSet::new();
+            local.block_on(&rt, Scheduler::new(tick, thread_load).run(rx));
+        })?;
     Ok(SchedulerHandle { tx, load })
 }
 
@@ -149,7 +156,9 @@ impl Scheduler {
             std::mem::swap(&mut self.wheel[slot], &mut self.spare);
             let mut due = std::mem::take(&mut self.spare);
             for &(idx, gen) in &due {
-                let Some(Some(e)) = self.entries.get(idx as usize) else { continue };
+                let Some(Some(e)) = self.entries.get(idx as usize) else {
+                    continue;
+                };
                 if e.gen != gen {
                     continue;
                 }
@@ -164,7 +173,10 @@ impl Scheduler {
     }
 
     fn entry(&self, id: u64) -> Option<&Entry> {
-        self.by_id.get(&id).and_then(|&i| self.entries.get(i)).and_then(Option::as_ref)
+        self.by_id
+            .get(&id)
+            .and_then(|&i| self.entries.get(i))
+            .and_then(Option::as_ref)
     }
 
     fn with_call(&self, id: u64, f: impl FnOnce(&mut Call)) {
@@ -180,11 +192,15 @@ impl Scheduler {
             Command::Open(open) => self.open(*open, now),
             Command::SetRemote(id, addr) => self.with_call(id, |c| c.set_remote(addr)),
             Command::SetDirection(id, d) => self.with_call(id, |c| c.set_direction(d)),
-            Command::Play(id, prompts, barge_in) => self.with_call(id, |c| c.play(prompts, barge_in)),
+            Command::Play(id, prompts, barge_in) => {
+                self.with_call(id, |c| c.play(prompts, barge_in))
+            }
             Command::StopPlayout(id) => self.with_call(id, Call::stop_playout),
             Command::SendDtmf(id, digits) => self.with_call(id, |c| c.send_dtmf(now, &digits)),
-            Command::StartCapture(id, sink) => self.with_call(id, |c| c.start_capture(now, sink)),
-            Command::StopCapture(id) => self.with_call(id, |c| c.stop_capture(now)),
+            Command::StartCapture(id, cfg) => self.with_call(id, |c| c.start_capture(now, cfg)),
+            Command::StopCapture(id) => self.with_call(id, Call::stop_capture),
+            Command::TapAudio(id, sink) => self.with_call(id, |c| c.tap_audio(now, sink)),
+            Command::UntapAudio(id) => self.with_call(id, |c| c.untap_audio(now)),
             Command::SetCodec(id, law, pt) => self.with_call(id, |c| c.set_codec(law, pt)),
             Command::Stats(id, reply) => self.with_call(id, |c| {
                 let _ = reply.send(c.stats());
@@ -212,10 +228,16 @@ impl Scheduler {
         let w = self.wheel.len() as u64;
         let ptime_ticks = ((open.ptime.as_nanos() / self.tick.as_nanos()) as u64).clamp(1, w - 2);
         let base = self.current_tick(now).max(self.processed) + 1;
-        let first = (base..base + ptime_ticks).min_by_key(|k| self.wheel[(k % w) as usize].len()).unwrap_or(base);
+        let first = (base..base + ptime_ticks)
+            .min_by_key(|k| self.wheel[(k % w) as usize].len())
+            .unwrap_or(base);
         let call = Rc::new(RefCell::new(Call::new(&open, now, self.tick_at(first))));
         let id = open.id;
-        let io = Rc::new(CallIo { rtp, rtcp, _lease: open.lease });
+        let io = Rc::new(CallIo {
+            rtp,
+            rtcp,
+            _lease: open.lease,
+        });
         let idx = match self.free.pop() {
             Some(i) => i,
             None => {
@@ -227,15 +249,26 @@ impl Scheduler {
         self.gens[idx] = self.gens[idx].wrapping_add(1);
         let gen = self.gens[idx];
         let task = tokio::task::spawn_local(receive(Rc::clone(&call), Rc::clone(&io)));
-        self.entries[idx] = Some(Entry { gen, call, io, task });
+        self.entries[idx] = Some(Entry {
+            gen,
+            call,
+            io,
+            task,
+        });
         self.by_id.insert(id, idx);
         self.wheel[(first % w) as usize].push((idx as u32, gen));
     }
 
     fn close(&mut self, id: u64) {
-        let Some(idx) = self.by_id.remove(&id) else { return };
-        let Some(e) = self.entries.get_mut(idx).and_then(Option::take) else { return };
-        e.call.borrow_mut().close(Instant::now(), &e.io, &mut self.pkt[..]);
+        let Some(idx) = self.by_id.remove(&id) else {
+            return;
+        };
+        let Some(e) = self.entries.get_mut(idx).and_then(Option::take) else {
+            return;
+        };
+        e.call
+            .borrow_mut()
+            .close(Instant::now(), &e.io, &mut self.pkt[..]);
         e.task.abort();
         self.free.push(idx);
         self.load.fetch_sub(1, Ordering::Relaxed);
@@ -266,7 +299,10 @@ async fn receive(call: Rc<RefCell<Call>>, io: Rc<CallIo>) {
     }
 }
 
-async fn recv_opt(sock: Option<&UdpSocket>, buf: &mut [u8]) -> std::io::Result<(usize, SocketAddr)> {
+async fn recv_opt(
+    sock: Option<&UdpSocket>,
+    buf: &mut [u8],
+) -> std::io::Result<(usize, SocketAddr)> {
     match sock {
         Some(s) => s.recv_from(buf).await,
         None => std::future::pending().await,
