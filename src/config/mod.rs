@@ -12,6 +12,11 @@
 //! max_conn = 1000
 //! trusted_sources = ["127.0.0.0/8", "10.1.2.3"]
 //!
+//! [media]
+//! bind = "127.0.0.1"
+//! port_min = 16384
+//! port_max = 32767
+//!
 //! [services]
 //! ivr_port = 8000
 //! ivr_path = "/cvp/VBServlet"
@@ -94,11 +99,24 @@ pub struct ServiceConfig {
     pub media_dir: Option<PathBuf>,
 }
 
+/// RTP settings.
+#[derive(Debug, Clone)]
+pub struct MediaConfig {
+    /// Address RTP sockets bind to (and that SDP answers carry).
+    pub bind: std::net::IpAddr,
+    /// Lowest RTP port.
+    pub port_min: u16,
+    /// Highest RTP port.
+    pub port_max: u16,
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone)]
 pub struct GatewayConfig {
     /// SIP.
     pub sip: SipConfig,
+    /// RTP.
+    pub media: MediaConfig,
     /// Services.
     pub services: ServiceConfig,
     /// Dial-peers.

@@ -17,6 +17,8 @@ struct RawConfig {
     #[serde(default)]
     sip: RawSip,
     #[serde(default)]
+    media: RawMedia,
+    #[serde(default)]
     services: RawServices,
     dial_peer: Option<Vec<Spanned<RawDialPeer>>>,
 }
@@ -28,6 +30,14 @@ struct RawSip {
     tcp: Option<Spanned<String>>,
     max_conn: Option<Spanned<i64>>,
     trusted_sources: Option<Vec<Spanned<String>>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMedia {
+    bind: Option<Spanned<String>>,
+    port_min: Option<Spanned<i64>>,
+    port_max: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -189,6 +199,36 @@ pub(super) fn parse(text: &str) -> Result<GatewayConfig, Vec<ConfigProblem>> {
         }
     };
 
+    let bind = match &raw.media.bind {
+        None => std::net::IpAddr::from([127, 0, 0, 1]),
+        Some(s) => s.get_ref().parse().unwrap_or_else(|_| {
+            p.add(s, format!("media.bind: bad ip address {:?}", s.get_ref()));
+            std::net::IpAddr::from([127, 0, 0, 1])
+        }),
+    };
+    let port = |p: &mut Problems, v: &Option<Spanned<i64>>, key: &str, default: u16| match v {
+        None => default,
+        Some(s) => match u16::try_from(*s.get_ref()) {
+            Ok(n) if n >= 1024 => n,
+            _ => {
+                p.add(
+                    s,
+                    format!("media.{key}: {} is not a port 1024-65535", s.get_ref()),
+                );
+                default
+            }
+        },
+    };
+    let port_min = port(&mut p, &raw.media.port_min, "port_min", 16384);
+    let port_max = port(&mut p, &raw.media.port_max, "port_max", 32767);
+    if port_min >= port_max {
+        if let Some(s) = raw.media.port_max.as_ref().or(raw.media.port_min.as_ref()) {
+            p.add(
+                s,
+                format!("media: port_min {port_min} must be below port_max {port_max}"),
+            );
+        }
+    }
     let dial_peers = match &raw.dial_peer {
         None => DialPeer::callflow_defaults(),
         Some(list) => dial_peers(&mut p, list),
@@ -204,6 +244,11 @@ pub(super) fn parse(text: &str) -> Result<GatewayConfig, Vec<ConfigProblem>> {
             tcp,
             max_conn,
             trusted_sources,
+        },
+        media: super::MediaConfig {
+            bind,
+            port_min,
+            port_max,
         },
         services: ServiceConfig {
             ivr_port,

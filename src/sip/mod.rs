@@ -7,6 +7,7 @@
 pub mod cause;
 pub mod guid;
 pub mod identity;
+pub mod screen;
 pub mod sdp;
 pub mod server;
 

@@ -20,6 +20,7 @@ use thiserror::Error;
 use tracing::{debug, info, warn};
 
 use super::identity::CallIdentity;
+use super::screen::ScreenedUdp;
 use super::sdp;
 use crate::call::{self, CallEnv, CallSetup};
 use crate::config::GatewayConfig;
@@ -99,12 +100,18 @@ pub async fn start(config: Arc<GatewayConfig>, env: Arc<CallEnv>) -> Result<SipS
     let transport = TransportLayer::new(cancel.child_token());
     let mut udp = None;
     if let Some(addr) = config.sip.udp {
-        let conn = UdpConnection::create_connection(addr, None, Some(cancel.child_token()))
+        let bind_err = |e: &dyn std::fmt::Display| SipError::Bind {
+            addr,
+            message: e.to_string(),
+        };
+        let socket = tokio::net::UdpSocket::bind(addr)
             .await
-            .map_err(|e| SipError::Bind {
-                addr,
-                message: e.to_string(),
-            })?;
+            .map_err(|e| bind_err(&e))?;
+        let screened: Arc<dyn rsipstack::platform::net::UdpSocket> =
+            Arc::new(ScreenedUdp::new(socket));
+        let conn = UdpConnection::from_socket(screened, None, Some(cancel.child_token()))
+            .await
+            .map_err(|e| bind_err(&e))?;
         udp = conn.get_addr().get_socketaddr().ok();
         transport.add_transport(conn.into());
     }

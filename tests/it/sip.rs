@@ -221,3 +221,29 @@ fn garbage_datagrams_do_not_crash_the_gateway() {
         "still answering after garbage",
     );
 }
+
+#[test]
+fn unknown_method_is_501_and_unsupported_is_405() {
+    let gw = Gateway::start("", "");
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    sock.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let me = sock.local_addr().expect("addr");
+    let ask = |method: &str| -> String {
+        let req = format!(
+            "{method} sip:x@{gw} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bK-{method}\r\nFrom: <sip:t@{me}>;tag=1\r\n\
+To: <sip:x@{gw}>\r\nCall-ID: {method}-1@test\r\nCSeq: 1 {method}\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+            gw = gw.addr
+        );
+        sock.send_to(req.as_bytes(), gw.addr).expect("send");
+        let mut buf = [0u8; 4096];
+        let (n, _) = sock.recv_from(&mut buf).expect("an answer");
+        String::from_utf8_lossy(&buf[..n]).to_string()
+    };
+    let r = ask("FOO");
+    assert!(r.starts_with("SIP/2.0 501"), "{r}");
+    assert!(r.contains("Call-ID: FOO-1@test"), "{r}");
+    let r = ask("SUBSCRIBE");
+    assert!(r.starts_with("SIP/2.0 405"), "{r}");
+    assert!(r.contains("INVITE"), "Allow header: {r}");
+}

@@ -205,6 +205,7 @@ ivr_files["ivr_dtmf.xml"] = f"""{HEAD}<!-- The CVP IVR leg: the call server send
      RFC 2833/4733 telephone-events (SIPp's shipped captures, payload type 101) and the call server hangs up after
      the submit. The digits must reach the IVR service. -->
 <scenario name="vxgate ivr leg with rtp dtmf">
+  <Global variables="ivr_port"/>
   <send retrans="500">
 {invite()}
   </send>
@@ -213,13 +214,14 @@ ivr_files["ivr_dtmf.xml"] = f"""{HEAD}<!-- The CVP IVR leg: the call server send
   </send>
   <pause milliseconds="1500"/>
 {dtmf(5)}{dtmf(4)}{dtmf(3)}{dtmf(2)}  <pause milliseconds="2500"/>
-{bye()}  <Reference variables="m,d"/>
+{bye()}  <Reference variables="m,d,ivr_port"/>
 </scenario>
 """
 ivr_files["ivr_expect_bye38.xml"] = f"""{HEAD}<!-- An IVR leg the gateway must end itself: after the answer the call server waits for the gateway's BYE and
      checks its Reason header for Q.850 cause 38 (after a fetch failure or a fetch slower than the fetch
      timeout: recovery, then handoff). -->
 <scenario name="vxgate ivr leg ended by the gateway">
+  <Global variables="ivr_port"/>
   <send retrans="500">
 {invite()}
   </send>
@@ -243,11 +245,12 @@ ivr_files["ivr_expect_bye38.xml"] = f"""{HEAD}<!-- An IVR leg the gateway must e
 
     ]]>
   </send>
-  <Reference variables="m,d,r"/>
+  <Reference variables="m,d,r,ivr_port"/>
 </scenario>
 """
 ivr_files["ivr_bye_midfetch.xml"] = f"""{HEAD}<!-- BYE mid-fetch: the call server hangs up while the gateway waits for the IVR service (which stalls). -->
 <scenario name="vxgate bye mid-fetch">
+  <Global variables="ivr_port"/>
   <send retrans="500">
 {invite()}
   </send>
@@ -255,9 +258,25 @@ ivr_files["ivr_bye_midfetch.xml"] = f"""{HEAD}<!-- BYE mid-fetch: the call serve
 {ack()}
   </send>
   <pause milliseconds="1000"/>
-{bye()}  <Reference variables="m,d"/>
+{bye()}  <Reference variables="m,d,ivr_port"/>
 </scenario>
 """
 for name, body in ivr_files.items():
     open(name, "w").write(body)
 print(sorted(ivr_files))
+
+ivr_call = f"""{HEAD}<!-- An IVR leg held for -d ms (the caller listens, keys nothing), then the call server hangs up. For load:
+     -m 200 -l 200 -d 4000. -set ivr_port N names the IVR service port in App-Info. -->
+<scenario name="vxgate ivr call held">
+  <Global variables="ivr_port"/>
+  <send retrans="500">
+{invite()}
+  </send>
+{answered()}  <send>
+{ack()}
+  </send>
+  <pause/>
+{bye()}  <Reference variables="m,d,ivr_port"/>
+</scenario>
+"""
+open("ivr_call.xml", "w").write(ivr_call)
