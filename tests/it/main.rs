@@ -10,3 +10,5 @@ mod sip_harness;
 mod prompt;
 mod fetch;
 mod rtp;
+mod vxml;
+mod w3c;

@@ -1,0 +1,775 @@
+//! ECMAScript for VoiceXML (rquickjs): one runtime and one context per session, and the scope chain of 2.0 §5.1 as
+//! real ECMAScript scopes.
+//!
+//! Each VoiceXML scope (application, document, dialog, anonymous) is a prototype-less JS object holding its
+//! variables; `session` is a property of the global object. Expressions and scripts are evaluated by one helper
+//! function that nests the scope objects in `with` statements around a direct `eval`, so name lookup walks
+//! anonymous → dialog → document → application → global exactly as the spec's scope chain does, and closures made
+//! by scripts keep that chain. Names a `<script>` declares with `var`/`function` are put on the scope the script
+//! runs in. A memory limit and an interrupt handler (a budget of interrupt ticks, not wall-clock time: the core
+//! never reads a clock) stop runaway scripts; both surface as a [`ScriptError`], which the interpreter throws as
+//! `error.semantic`.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use rquickjs::convert::Coerced;
+use rquickjs::function::Args;
+use rquickjs::{Context, Ctx, Function, Object, Persistent, Runtime, Value};
+
+/// Limits of one session's script engine.
+#[derive(Debug, Clone, Copy)]
+pub struct ScriptLimits {
+    /// Heap limit of the session's runtime, in bytes.
+    pub memory_bytes: usize,
+    /// Stack limit, in bytes.
+    pub stack_bytes: usize,
+    /// Interrupt ticks (QuickJS polls its handler every ~10,000 bytecode operations) one evaluation may use before
+    /// it is stopped.
+    pub interrupt_budget: u32,
+}
+
+impl Default for ScriptLimits {
+    fn default() -> Self {
+        ScriptLimits {
+            memory_bytes: 16 << 20,
+            stack_bytes: 512 << 10,
+            interrupt_budget: 2_000,
+        }
+    }
+}
+
+/// A script failure: syntax error, exception, runaway loop or out of memory. Raised as `error.semantic`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ScriptError(pub String);
+
+/// A handle to one scope object.
+#[derive(Clone)]
+pub struct Scope(Persistent<Object<'static>>, u64);
+
+impl Scope {
+    /// Whether both handles name the same scope object.
+    pub fn ptr_eq(&self, other: &Scope) -> bool {
+        self.1 == other.1
+    }
+}
+
+impl std::fmt::Debug for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Scope")
+    }
+}
+
+/// A handle to an ECMAScript value owned by the session's context.
+#[derive(Clone)]
+pub struct JsValue(Persistent<Value<'static>>);
+
+impl std::fmt::Debug for JsValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JsValue")
+    }
+}
+
+const PRELUDE: &str = r#"
+(function(g){
+  var E = Object.create(null);
+  Object.defineProperty(g, '__vx_empty', {value: E});
+  Object.defineProperty(g, '__vx_eval', {value: function(__vx_a, __vx_b, __vx_c, __vx_d, __vx_s) {
+    with (__vx_a) with (__vx_b) with (__vx_c) with (__vx_d) return eval(__vx_s);
+  }});
+  Object.defineProperty(g, '__vx_scope', {value: function(name) {
+    var s = Object.create(null);
+    if (name) Object.defineProperty(s, name, {value: s, enumerable: false});
+    return s;
+  }});
+})(globalThis);
+"#;
+
+/// One session's ECMAScript engine.
+pub struct ScriptEngine {
+    // Field order is drop order: the persistent handles must go before the context and the runtime.
+    eval_fn: Persistent<Function<'static>>,
+    scope_fn: Persistent<Function<'static>>,
+    empty: Persistent<Object<'static>>,
+    ticks: Arc<AtomicU32>,
+    budget: u32,
+    scopes: std::cell::Cell<u64>,
+    ctx: Context,
+    rt: Runtime,
+}
+
+impl std::fmt::Debug for ScriptEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ScriptEngine")
+    }
+}
+
+fn err_of(ctx: &Ctx<'_>, e: rquickjs::Error) -> ScriptError {
+    match e {
+        rquickjs::Error::Exception => {
+            let v = ctx.catch();
+            let msg = describe(ctx, &v);
+            ScriptError(msg)
+        }
+        rquickjs::Error::Allocation => ScriptError("script ran out of memory".into()),
+        other => ScriptError(format!("script error: {other}")),
+    }
+}
+
+fn describe<'js>(ctx: &Ctx<'js>, v: &Value<'js>) -> String {
+    if let Some(o) = v.as_object() {
+        let name: Option<String> = o.get("name").ok();
+        let message: Option<String> = o.get("message").ok();
+        if let Some(m) = message {
+            let _ = ctx;
+            return match name {
+                Some(n) => format!("{n}: {m}"),
+                None => m,
+            };
+        }
+    }
+    rquickjs::convert::Coerced::<String>::from_js(ctx, v.clone())
+        .map(|c| c.0)
+        .unwrap_or_else(|_| "exception".into())
+}
+
+use rquickjs::FromJs;
+
+impl ScriptEngine {
+    /// A fresh runtime and context with the VoiceXML helpers installed.
+    pub fn new(limits: ScriptLimits) -> Result<ScriptEngine, ScriptError> {
+        let rt = Runtime::new()
+            .map_err(|e| ScriptError(format!("cannot create script runtime: {e}")))?;
+        rt.set_memory_limit(limits.memory_bytes);
+        rt.set_max_stack_size(limits.stack_bytes);
+        let ticks = Arc::new(AtomicU32::new(0));
+        let t = ticks.clone();
+        let budget = limits.interrupt_budget.max(1);
+        rt.set_interrupt_handler(Some(Box::new(move || {
+            t.fetch_add(1, Ordering::Relaxed) + 1 >= budget
+        })));
+        let ctx = Context::full(&rt)
+            .map_err(|e| ScriptError(format!("cannot create script context: {e}")))?;
+        let (eval_fn, scope_fn, empty) = ctx.with(|ctx| -> Result<_, ScriptError> {
+            let mut opts = rquickjs::context::EvalOptions::default();
+            opts.strict = false;
+            ctx.eval_with_options::<(), _>(PRELUDE, opts)
+                .map_err(|e| err_of(&ctx, e))?;
+            let g = ctx.globals();
+            let f: Function = g.get("__vx_eval").map_err(|e| err_of(&ctx, e))?;
+            let s: Function = g.get("__vx_scope").map_err(|e| err_of(&ctx, e))?;
+            let e: Object = g.get("__vx_empty").map_err(|e| err_of(&ctx, e))?;
+            Ok((
+                Persistent::save(&ctx, f),
+                Persistent::save(&ctx, s),
+                Persistent::save(&ctx, e),
+            ))
+        })?;
+        Ok(ScriptEngine {
+            eval_fn,
+            scope_fn,
+            empty,
+            ticks,
+            budget,
+            scopes: std::cell::Cell::new(0),
+            ctx,
+            rt,
+        })
+    }
+
+    /// Bytes the runtime has allocated (for the memory-per-session figure).
+    pub fn memory_used(&self) -> i64 {
+        self.rt.memory_usage().malloc_size
+    }
+
+    /// Runs the garbage collector.
+    pub fn gc(&self) {
+        self.rt.run_gc();
+    }
+
+    /// The interrupt budget per evaluation.
+    pub fn budget(&self) -> u32 {
+        self.budget
+    }
+
+    /// A new, empty scope object; with `name`, the scope refers to itself by that name (`document.x`).
+    pub fn new_scope(&self, name: Option<&str>) -> Scope {
+        self.ctx.with(|ctx| {
+            let f = self
+                .scope_fn
+                .clone()
+                .restore(&ctx)
+                .expect("prelude function is alive");
+            let o: Object = match name {
+                Some(n) => f.call((n,)),
+                None => f.call(()),
+            }
+            // A null-prototype object with one property cannot fail except out of memory; fall back to a plain one.
+            .unwrap_or_else(|_| Object::new(ctx.clone()).expect("allocating a small object"));
+            self.scopes.set(self.scopes.get() + 1);
+            Scope(Persistent::save(&ctx, o), self.scopes.get())
+        })
+    }
+
+    fn call_eval(&self, chain: &[&Scope], src: &str) -> Result<JsValue, ScriptError> {
+        self.ticks.store(0, Ordering::Relaxed);
+        self.ctx.with(|ctx| {
+            let f = self
+                .eval_fn
+                .clone()
+                .restore(&ctx)
+                .map_err(|e| err_of(&ctx, e))?;
+            let empty = self
+                .empty
+                .clone()
+                .restore(&ctx)
+                .map_err(|e| err_of(&ctx, e))?;
+            let mut objs: Vec<Object> = Vec::with_capacity(4);
+            let take = chain.len().min(4);
+            for _ in take..4 {
+                objs.push(empty.clone());
+            }
+            for s in &chain[chain.len() - take..] {
+                objs.push(s.0.clone().restore(&ctx).map_err(|e| err_of(&ctx, e))?);
+            }
+            let mut args = Args::new(ctx.clone(), 5);
+            for o in objs {
+                args.push_arg(o).map_err(|e| err_of(&ctx, e))?;
+            }
+            args.push_arg(src).map_err(|e| err_of(&ctx, e))?;
+            let r: Result<Value, _> = f.call_arg(args);
+            match r {
+                Ok(v) => Ok(JsValue(Persistent::save(&ctx, v))),
+                Err(e) => Err(err_of(&ctx, e)),
+            }
+        })
+    }
+
+    /// Evaluates an expression in the scope chain (outermost first).
+    pub fn eval(&self, chain: &[&Scope], expr: &str) -> Result<JsValue, ScriptError> {
+        let src = format!("({}\n)", expr);
+        self.call_eval(chain, &src)
+    }
+
+    /// Evaluates an expression and converts the result with ToBoolean.
+    pub fn eval_bool(&self, chain: &[&Scope], expr: &str) -> Result<bool, ScriptError> {
+        let v = self.eval(chain, expr)?;
+        Ok(self.to_bool(&v))
+    }
+
+    /// Evaluates an expression and converts the result with ToString.
+    pub fn eval_string(&self, chain: &[&Scope], expr: &str) -> Result<String, ScriptError> {
+        let v = self.eval(chain, expr)?;
+        self.to_string(&v)
+    }
+
+    /// Runs a `<script>` body in the innermost scope of the chain: its `var` and `function` declarations become
+    /// variables of that scope.
+    pub fn run_script(&self, chain: &[&Scope], body: &str) -> Result<(), ScriptError> {
+        let Some(target) = chain.last() else {
+            return Err(ScriptError("no scope to run the script in".into()));
+        };
+        let (vars, funcs) = declared_names(body);
+        for v in &vars {
+            if !self.has(target, v) {
+                self.set(target, v, &self.undefined());
+            }
+        }
+        let mut src = String::with_capacity(body.len() + 32 * funcs.len());
+        for f in &funcs {
+            src.push_str(&format!("__vx_d[{:?}] = {};", f, f));
+        }
+        src.push('\n');
+        src.push_str(body);
+        self.call_eval(chain, &src).map(|_| ())
+    }
+
+    /// ECMAScript ToBoolean.
+    pub fn to_bool(&self, v: &JsValue) -> bool {
+        self.ctx.with(|ctx| {
+            v.0.clone()
+                .restore(&ctx)
+                .ok()
+                .and_then(|v| Coerced::<bool>::from_js(&ctx, v).ok())
+                .map(|c| c.0)
+                .unwrap_or(false)
+        })
+    }
+
+    /// ECMAScript ToString.
+    pub fn to_string(&self, v: &JsValue) -> Result<String, ScriptError> {
+        self.ticks.store(0, Ordering::Relaxed);
+        self.ctx.with(|ctx| {
+            let val = v.0.clone().restore(&ctx).map_err(|e| err_of(&ctx, e))?;
+            Coerced::<String>::from_js(&ctx, val)
+                .map(|c| c.0)
+                .map_err(|e| err_of(&ctx, e))
+        })
+    }
+
+    /// `undefined`.
+    pub fn undefined(&self) -> JsValue {
+        self.ctx
+            .with(|ctx| JsValue(Persistent::save(&ctx, Value::new_undefined(ctx.clone()))))
+    }
+
+    /// A JS string.
+    pub fn string(&self, s: &str) -> JsValue {
+        self.ctx.with(|ctx| {
+            let v = rquickjs::String::from_str(ctx.clone(), s)
+                .map(|s| s.into_value())
+                .unwrap_or_else(|_| Value::new_undefined(ctx.clone()));
+            JsValue(Persistent::save(&ctx, v))
+        })
+    }
+
+    /// A JS number.
+    pub fn number(&self, n: f64) -> JsValue {
+        self.ctx
+            .with(|ctx| JsValue(Persistent::save(&ctx, Value::new_float(ctx.clone(), n))))
+    }
+
+    /// A JS boolean.
+    pub fn boolean(&self, b: bool) -> JsValue {
+        self.ctx
+            .with(|ctx| JsValue(Persistent::save(&ctx, Value::new_bool(ctx.clone(), b))))
+    }
+
+    /// A JS value from JSON.
+    pub fn from_json(&self, v: &serde_json::Value) -> JsValue {
+        let text = v.to_string();
+        self.ctx.with(|ctx| {
+            let val = ctx
+                .json_parse(text)
+                .unwrap_or_else(|_| Value::new_undefined(ctx.clone()));
+            JsValue(Persistent::save(&ctx, val))
+        })
+    }
+
+    /// A JSON copy of a JS value (`None` for undefined or functions).
+    pub fn to_json(&self, v: &JsValue) -> Option<serde_json::Value> {
+        self.ctx.with(|ctx| {
+            let val = v.0.clone().restore(&ctx).ok()?;
+            let s = ctx.json_stringify(val).ok()??;
+            let s: String = s.to_string().ok()?;
+            serde_json::from_str(&s).ok()
+        })
+    }
+
+    /// Whether the value is `undefined`.
+    pub fn is_undefined(&self, v: &JsValue) -> bool {
+        self.ctx.with(|ctx| {
+            v.0.clone()
+                .restore(&ctx)
+                .map(|v| v.is_undefined())
+                .unwrap_or(true)
+        })
+    }
+
+    /// `typeof` of the value.
+    pub fn type_name(&self, v: &JsValue) -> &'static str {
+        self.ctx.with(|ctx| {
+            v.0.clone()
+                .restore(&ctx)
+                .map(|v| v.type_name())
+                .unwrap_or("undefined")
+        })
+    }
+
+    /// Sets (declares) a variable on a scope.
+    pub fn set(&self, scope: &Scope, name: &str, v: &JsValue) {
+        self.ctx.with(|ctx| {
+            if let (Ok(o), Ok(v)) = (scope.0.clone().restore(&ctx), v.0.clone().restore(&ctx)) {
+                let _ = o.set(name, v);
+            }
+        })
+    }
+
+    /// Reads a variable of a scope (`undefined` when absent).
+    pub fn get(&self, scope: &Scope, name: &str) -> JsValue {
+        self.ctx.with(|ctx| {
+            let v = scope
+                .0
+                .clone()
+                .restore(&ctx)
+                .ok()
+                .and_then(|o| o.get::<_, Value>(name).ok())
+                .unwrap_or_else(|| Value::new_undefined(ctx.clone()));
+            JsValue(Persistent::save(&ctx, v))
+        })
+    }
+
+    /// Whether a scope declares a variable.
+    pub fn has(&self, scope: &Scope, name: &str) -> bool {
+        self.ctx.with(|ctx| {
+            scope
+                .0
+                .clone()
+                .restore(&ctx)
+                .ok()
+                .and_then(|o| o.contains_key(name).ok())
+                .unwrap_or(false)
+        })
+    }
+
+    /// Removes a variable from a scope.
+    pub fn remove(&self, scope: &Scope, name: &str) {
+        self.ctx.with(|ctx| {
+            if let Ok(o) = scope.0.clone().restore(&ctx) {
+                let _ = o.remove(name);
+            }
+        })
+    }
+
+    /// The scope object as a value (e.g. to return a subdialog's variables).
+    pub fn scope_value(&self, scope: &Scope) -> JsValue {
+        self.ctx.with(|ctx| {
+            let v = scope
+                .0
+                .clone()
+                .restore(&ctx)
+                .map(|o| o.into_value())
+                .unwrap_or_else(|_| Value::new_undefined(ctx.clone()));
+            JsValue(Persistent::save(&ctx, v))
+        })
+    }
+
+    /// A new empty plain object.
+    pub fn new_object(&self) -> JsValue {
+        self.ctx.with(|ctx| {
+            let v = Object::new(ctx.clone())
+                .map(|o| o.into_value())
+                .unwrap_or_else(|_| Value::new_undefined(ctx.clone()));
+            JsValue(Persistent::save(&ctx, v))
+        })
+    }
+
+    /// Sets a property on an object value (no-op for non-objects).
+    pub fn set_prop(&self, obj: &JsValue, name: &str, v: &JsValue) {
+        self.ctx.with(|ctx| {
+            if let (Ok(o), Ok(v)) = (obj.0.clone().restore(&ctx), v.0.clone().restore(&ctx)) {
+                if let Some(o) = o.as_object() {
+                    let _ = o.set(name, v);
+                }
+            }
+        })
+    }
+
+    /// Reads a property of an object value.
+    pub fn get_prop(&self, obj: &JsValue, name: &str) -> JsValue {
+        self.ctx.with(|ctx| {
+            let v = obj
+                .0
+                .clone()
+                .restore(&ctx)
+                .ok()
+                .and_then(|o| o.as_object().and_then(|o| o.get::<_, Value>(name).ok()))
+                .unwrap_or_else(|| Value::new_undefined(ctx.clone()));
+            JsValue(Persistent::save(&ctx, v))
+        })
+    }
+
+    /// Assigns to an existing variable (`<assign>`): the name must be declared somewhere in the chain, else
+    /// `error.semantic`. Dotted names (`document.x`, `a.b.c`) assign to properties.
+    pub fn assign(&self, chain: &[&Scope], name: &str, v: &JsValue) -> Result<(), ScriptError> {
+        let name = name.trim();
+        if !is_reference(name) {
+            return Err(ScriptError(format!("cannot assign to {name:?}")));
+        }
+        let base = name.split(['.', '[']).next().unwrap_or(name);
+        let declared = chain.iter().any(|s| self.has(s, base)) || self.global_has(base);
+        if !declared {
+            return Err(ScriptError(format!(
+                "assignment to undeclared variable {base:?}"
+            )));
+        }
+        let target = chain.last().ok_or_else(|| ScriptError("no scope".into()))?;
+        self.set(target, "__vx_v", v);
+        let r = self.call_eval(chain, &format!("{name} = __vx_v;"));
+        self.remove(target, "__vx_v");
+        r.map(|_| ())
+    }
+
+    fn global_has(&self, name: &str) -> bool {
+        self.ctx
+            .with(|ctx| ctx.globals().contains_key(name).unwrap_or(false))
+    }
+
+    /// Sets a property of the global object (the session scope).
+    pub fn set_global(&self, name: &str, v: &JsValue) {
+        self.ctx.with(|ctx| {
+            if let Ok(v) = v.0.clone().restore(&ctx) {
+                let _ = ctx.globals().set(name, v);
+            }
+        })
+    }
+
+    /// Builds a read-only-ish DOM object (VoiceXML 2.1 `<data>`) from an XML document tree.
+    pub fn dom_from(&self, doc: &crate::dom::Document) -> Result<JsValue, ScriptError> {
+        let json = crate::xmldom::to_json(doc);
+        let v = self.from_json(&json);
+        self.ctx.with(|ctx| {
+            let f: Function = ctx
+                .globals()
+                .get("__vx_mkdom")
+                .map_err(|e| err_of(&ctx, e))?;
+            let arg = v.0.clone().restore(&ctx).map_err(|e| err_of(&ctx, e))?;
+            let r: Value = f.call((arg,)).map_err(|e| err_of(&ctx, e))?;
+            Ok(JsValue(Persistent::save(&ctx, r)))
+        })
+    }
+
+    /// Installs the DOM helper used by [`ScriptEngine::dom_from`] (once per session, on first `<data>`).
+    pub fn ensure_dom(&self) -> Result<(), ScriptError> {
+        if self.global_has("__vx_mkdom") {
+            return Ok(());
+        }
+        self.ctx.with(|ctx| {
+            let mut opts = rquickjs::context::EvalOptions::default();
+            opts.strict = false;
+            ctx.eval_with_options::<(), _>(crate::xmldom::DOM_JS, opts)
+                .map_err(|e| err_of(&ctx, e))
+        })
+    }
+}
+
+/// Whether `s` looks like an assignable reference (`a`, `a.b`, `a['x']`).
+fn is_reference(s: &str) -> bool {
+    let first = s.chars().next();
+    matches!(first, Some(c) if c.is_alphabetic() || c == '_' || c == '$')
+        && !s.contains(['=', ';', '(', ')', ',', '\n'])
+}
+
+/// The `var` names and top-level `function` names a script declares (outside nested function bodies).
+pub fn declared_names(src: &str) -> (Vec<String>, Vec<String>) {
+    let b = src.as_bytes();
+    let mut vars = Vec::new();
+    let mut funcs = Vec::new();
+    let mut i = 0;
+    // Brace stack: true when the brace opened a function body.
+    let mut braces: Vec<bool> = Vec::new();
+    let mut pending_fn_body = false;
+    let mut prev_sig: u8 = b';';
+    let in_fn = |braces: &Vec<bool>| braces.iter().any(|f| *f);
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
+                    i += 1;
+                }
+                i += 2;
+                continue;
+            }
+            b'"' | b'\'' | b'`' => {
+                i += 1;
+                while i < b.len() && b[i] != c {
+                    if b[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                i += 1;
+                prev_sig = b'a';
+                continue;
+            }
+            b'/' if matches!(
+                prev_sig,
+                b'(' | b',' | b'=' | b':' | b'[' | b'!' | b'&' | b'|' | b'?' | b'{' | b'}' | b';'
+            ) =>
+            {
+                // A regular expression literal.
+                i += 1;
+                let mut class = false;
+                while i < b.len() && b[i] != b'\n' {
+                    match b[i] {
+                        b'\\' => i += 1,
+                        b'[' => class = true,
+                        b']' => class = false,
+                        b'/' if !class => break,
+                        _ => {}
+                    }
+                    i += 1;
+                }
+                i += 1;
+                prev_sig = b'a';
+                continue;
+            }
+            b'{' => {
+                braces.push(pending_fn_body);
+                pending_fn_body = false;
+            }
+            b'}' => {
+                braces.pop();
+            }
+            _ if c.is_ascii_alphabetic() || c == b'_' || c == b'$' => {
+                let start = i;
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$')
+                {
+                    i += 1;
+                }
+                let word = &src[start..i];
+                let before_dot = start > 0 && b[start - 1] == b'.';
+                if !before_dot && word == "function" {
+                    // `function name(`: a declaration when it starts a statement.
+                    let mut j = i;
+                    while j < b.len() && b[j].is_ascii_whitespace() {
+                        j += 1;
+                    }
+                    let ns = j;
+                    while j < b.len()
+                        && (b[j].is_ascii_alphanumeric() || b[j] == b'_' || b[j] == b'$')
+                    {
+                        j += 1;
+                    }
+                    let statement_start = matches!(prev_sig, b';' | b'{' | b'}');
+                    if j > ns && statement_start && !in_fn(&braces) && braces.is_empty() {
+                        funcs.push(src[ns..j].to_string());
+                    }
+                    pending_fn_body = true;
+                } else if !before_dot && word == "var" && !in_fn(&braces) {
+                    // var a = ..., b, c = ...: names at nesting depth 0 of this declaration.
+                    let mut j = i;
+                    let mut expect_name = true;
+                    let mut depth = 0i32;
+                    while j < b.len() {
+                        let d = b[j];
+                        if expect_name && (d.is_ascii_alphabetic() || d == b'_' || d == b'$') {
+                            let ns = j;
+                            while j < b.len()
+                                && (b[j].is_ascii_alphanumeric() || b[j] == b'_' || b[j] == b'$')
+                            {
+                                j += 1;
+                            }
+                            vars.push(src[ns..j].to_string());
+                            expect_name = false;
+                            continue;
+                        }
+                        match d {
+                            b'(' | b'[' | b'{' => depth += 1,
+                            b')' | b']' | b'}' => {
+                                if depth == 0 {
+                                    break;
+                                }
+                                depth -= 1
+                            }
+                            b',' if depth == 0 => expect_name = true,
+                            b';' | b'\n' if depth == 0 && !expect_name => break,
+                            b'"' | b'\'' => {
+                                j += 1;
+                                while j < b.len() && b[j] != d {
+                                    if b[j] == b'\\' {
+                                        j += 1;
+                                    }
+                                    j += 1;
+                                }
+                            }
+                            _ if d.is_ascii_whitespace() => {}
+                            _ if expect_name => break,
+                            _ => {}
+                        }
+                        j += 1;
+                    }
+                    // Keep scanning from after `var` so nested functions in initialisers are tracked.
+                }
+                prev_sig = if word == "return" || word == "typeof" || word == "in" {
+                    b'='
+                } else {
+                    b'a'
+                };
+                continue;
+            }
+            _ => {}
+        }
+        if !c.is_ascii_whitespace() {
+            prev_sig = c;
+        }
+        i += 1;
+    }
+    vars.dedup();
+    (vars, funcs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_chain_lookup_and_shadowing() {
+        let e = ScriptEngine::new(ScriptLimits::default()).unwrap();
+        let app = e.new_scope(Some("application"));
+        let doc = e.new_scope(Some("document"));
+        let dlg = e.new_scope(Some("dialog"));
+        e.set(&app, "x", &e.number(1.0));
+        e.set(&doc, "x", &e.number(2.0));
+        assert_eq!(e.eval_string(&[&app, &doc, &dlg], "x").unwrap(), "2");
+        assert_eq!(
+            e.eval_string(&[&app, &doc, &dlg], "application.x").unwrap(),
+            "1"
+        );
+        e.assign(&[&app, &doc, &dlg], "application.x", &e.number(5.0))
+            .unwrap();
+        assert_eq!(e.eval_string(&[&app], "x").unwrap(), "5");
+        assert!(e
+            .assign(&[&app, &doc, &dlg], "nope", &e.number(5.0))
+            .is_err());
+    }
+
+    #[test]
+    fn script_declarations_land_in_the_scope() {
+        let e = ScriptEngine::new(ScriptLimits::default()).unwrap();
+        let app = e.new_scope(Some("application"));
+        let doc = e.new_scope(Some("document"));
+        e.run_script(
+            &[&app, &doc],
+            "var a = 3, b; function f(n) { var inner = n; return n * a; }",
+        )
+        .unwrap();
+        assert!(e.has(&doc, "a") && e.has(&doc, "b") && e.has(&doc, "f"));
+        assert!(!e.has(&doc, "inner"));
+        assert_eq!(e.eval_string(&[&app, &doc], "f(2)").unwrap(), "6");
+        e.assign(&[&app, &doc], "a", &e.number(10.0)).unwrap();
+        assert_eq!(e.eval_string(&[&app, &doc], "f(2)").unwrap(), "20");
+        // No leak into the application scope or globals.
+        assert!(!e.has(&app, "a"));
+        assert!(e.eval_string(&[&app], "typeof a").unwrap() == "undefined");
+    }
+
+    #[test]
+    fn infinite_loop_is_stopped() {
+        let e = ScriptEngine::new(ScriptLimits {
+            interrupt_budget: 50,
+            ..Default::default()
+        })
+        .unwrap();
+        let doc = e.new_scope(Some("document"));
+        assert!(e.run_script(&[&doc], "while(true){}").is_err());
+        // And the engine still works afterwards.
+        assert_eq!(e.eval_string(&[&doc], "1+1").unwrap(), "2");
+    }
+
+    #[test]
+    fn syntax_error_is_an_error() {
+        let e = ScriptEngine::new(ScriptLimits::default()).unwrap();
+        let doc = e.new_scope(None);
+        assert!(e.eval(&[&doc], "1 +").is_err());
+        assert!(e.eval(&[&doc], "undefinedVar").is_err());
+    }
+
+    #[test]
+    fn declared_names_skips_nested_functions_and_strings() {
+        let (v, f) = declared_names(
+            "var a=1; // var no\n function g(){ var x; } var s = 'var q', t = [1,2];",
+        );
+        assert_eq!(v, vec!["a", "s", "t"]);
+        assert_eq!(f, vec!["g"]);
+    }
+}

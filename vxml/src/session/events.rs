@@ -1,0 +1,146 @@
+//! Event dispatch (2.0 §5.2): catch selection through the scope chain, counts, conditions, default handlers.
+
+use std::sync::Arc;
+
+use super::{Event, Exec, Frame, FrameKind, Session, Then};
+use crate::dom::{Document, NodeId, ROOT};
+use crate::event::{catches, shorthand};
+use crate::io::EndReason;
+
+const CATCHES: &[&str] = &["catch", "error", "help", "noinput", "nomatch"];
+
+impl Session {
+    /// Finds and runs the handler for `ev`, thrown at `origin` (an element of the current document).
+    pub(crate) fn dispatch_event(&mut self, ev: Event, origin: Option<NodeId>) {
+        if self.ctxs.is_empty() {
+            return self.finish(EndReason::Error(ev.name));
+        }
+        let doc = self.ctx().doc.clone();
+        let item = self.ctx().dialog.as_ref().and_then(|d| d.current);
+        let start = origin
+            .or(item)
+            .or_else(|| self.ctx().dialog.as_ref().map(|d| d.id))
+            .unwrap_or(ROOT);
+        // Event counter of this event name, kept per form item (2.0 §5.2.2).
+        let count = match self.ctxs.last_mut().and_then(|c| c.dialog.as_mut()) {
+            Some(d) => {
+                let c = d.event_counts.entry((item, ev.name.clone())).or_insert(0);
+                *c += 1;
+                *c
+            }
+            None => 1,
+        };
+        // Candidates: catches of each enclosing element from the origin out, then the application root's.
+        let mut candidates: Vec<(Arc<Document>, NodeId)> = Vec::new();
+        let mut cur = Some(start);
+        while let Some(e) = cur {
+            for c in doc.elements(e) {
+                if CATCHES.contains(&doc.name(c)) {
+                    candidates.push((doc.clone(), c));
+                }
+            }
+            cur = doc.parent(e);
+        }
+        if let Some(app) = self.ctx().app_doc.clone() {
+            if !Arc::ptr_eq(&app, &doc) {
+                for c in app.elements(ROOT) {
+                    if CATCHES.contains(&app.name(c)) {
+                        candidates.push((app.clone(), c));
+                    }
+                }
+            }
+        }
+        // Expose _event/_message while evaluating the catches' conditions.
+        let anon = self.js.new_scope(None);
+        self.js.set(&anon, "_event", &self.js.string(&ev.name));
+        let msg = match &ev.message {
+            Some(m) => self.js.string(m),
+            None => self.js.undefined(),
+        };
+        self.js.set(&anon, "_message", &msg);
+        let mut matching: Vec<(Arc<Document>, NodeId, u32)> = Vec::new();
+        for (d, c) in candidates {
+            let names = match d.attr(c, "event") {
+                Some(n) => n.to_string(),
+                None => shorthand(d.name(c)).unwrap_or("").to_string(),
+            };
+            if !catches(&names, &ev.name) {
+                continue;
+            }
+            if let Some(cond) = d.attr(c, "cond") {
+                let mut chain = self.chain();
+                chain.push(anon.clone());
+                let refs: Vec<&crate::script::Scope> = chain.iter().collect();
+                if !self.js.eval_bool(&refs, cond).unwrap_or(false) {
+                    continue;
+                }
+            }
+            let n = d
+                .attr(c, "count")
+                .and_then(|v| v.trim().parse::<u32>().ok())
+                .unwrap_or(1);
+            matching.push((d, c, n));
+        }
+        let best = matching
+            .iter()
+            .filter(|(_, _, n)| *n <= count)
+            .map(|(_, _, n)| *n)
+            .max();
+        let chosen = best.and_then(|b| matching.into_iter().find(|(_, _, n)| *n == b));
+        match chosen {
+            Some((d, c, _)) => {
+                tracing::debug!(event = %ev.name, at = %d.pos(c), "catch");
+                if let Some(dl) = self.ctxs.last_mut().and_then(|c| c.dialog.as_mut()) {
+                    dl.queue_prompts = false;
+                }
+                let c_ctx = self.ctx_mut();
+                c_ctx.exec = Some(Exec {
+                    frames: vec![Frame {
+                        doc: d,
+                        parent: c,
+                        idx: 0,
+                        kind: FrameKind::Plain,
+                    }],
+                    then: Then::Fia,
+                    anon: Some(anon),
+                });
+            }
+            None => self.default_handler(ev),
+        }
+    }
+
+    /// The platform's default handlers (2.0 §5.2.5).
+    fn default_handler(&mut self, ev: Event) {
+        let name = ev.name.as_str();
+        let first = name.split('.').next().unwrap_or(name);
+        match first {
+            "noinput" | "nomatch" | "help" | "maxspeechtimeout" => {
+                if let Some(d) = self.ctxs.last_mut().and_then(|c| c.dialog.as_mut()) {
+                    d.queue_prompts = true;
+                }
+            }
+            "cancel" => {}
+            "connection" => {
+                let reason = if name.starts_with("connection.disconnect.transfer") {
+                    EndReason::Transfer(self.transfer_dest.clone().unwrap_or_default())
+                } else if self.hung_up {
+                    EndReason::Hangup
+                } else if self.disconnected {
+                    EndReason::Disconnect
+                } else {
+                    EndReason::Error(name.to_string())
+                };
+                self.finish(reason);
+            }
+            "exit" => self.finish(EndReason::Exit),
+            _ => {
+                let msg = match &ev.message {
+                    Some(m) => format!("uncaught event {name}: {m}"),
+                    None => format!("uncaught event {name}"),
+                };
+                self.log_line(&msg);
+                self.finish(EndReason::Error(name.to_string()));
+            }
+        }
+    }
+}

@@ -1,0 +1,611 @@
+//! DTMF collection for fields, `<initial>` and menus: grammar activation (inline, builtin, external, options,
+//! choices), the digit timers of 2.0 §6.3.3 and the processing of a result (shadow variables, `lastresult$`).
+//!
+//! Speech grammars are not activated: the platform has no recogniser, so a field whose grammars are all voice
+//! grammars only ever gets `noinput` (or `nomatch` for keys), which is what a DTMF-only platform reports.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::{Event, FetchPurpose, Session, Wait};
+use crate::dom::{Document, NodeId};
+use crate::grammar_api::{Grammar, MatchResult};
+use crate::io::{CollectTimeouts, Output};
+use crate::request::{FetchError, FetchKind, FetchResponse, Method};
+use crate::timer::Timer;
+
+/// What a grammar's match fills.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Owner {
+    /// The field (or `<initial>`) itself.
+    Item(NodeId),
+    /// A form-level grammar: slots of the form's fields.
+    Form,
+    /// A menu choice (or a field option).
+    Choice(NodeId),
+}
+
+pub(crate) enum Spec {
+    Ready(Grammar, Owner),
+    Url(String, Owner, NodeId),
+    /// An external rule reference of the grammar at `ready[target]`.
+    Ref {
+        uri: String,
+        target: usize,
+    },
+    Done,
+}
+
+/// A collection being prepared (external grammars being fetched).
+pub(crate) struct Prep {
+    item: NodeId,
+    specs: Vec<Spec>,
+    ready: Vec<(Grammar, Owner)>,
+    next: usize,
+}
+
+/// A collection in progress.
+pub struct Collecting {
+    item: NodeId,
+    grammars: Vec<(Grammar, Owner)>,
+    digits: String,
+    timeouts: CollectTimeouts,
+    noinput_armed: bool,
+    complete: Option<(usize, Value, String)>,
+}
+
+impl std::fmt::Debug for Collecting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Collecting")
+            .field("digits", &self.digits)
+            .finish()
+    }
+}
+
+fn is_dtmf_mode(doc: &Document, g: NodeId) -> bool {
+    doc.attr(g, "mode") == Some("dtmf")
+}
+
+impl Session {
+    /// Queues the prompts of a field/menu/initial, activates its grammars and starts listening.
+    pub(crate) fn start_collect(&mut self, doc: &Arc<Document>, item: NodeId) {
+        if self.hung_up {
+            return self.finish(crate::io::EndReason::Hangup);
+        }
+        if let Err(ev) = self.queue_item_prompts(doc, item) {
+            return self.throw_from(ev, Some(item));
+        }
+        match self.grammar_specs(doc, item) {
+            Err(ev) => self.throw_from(ev, Some(item)),
+            Ok(specs) => {
+                self.prep = Some(Prep {
+                    item,
+                    specs,
+                    ready: Vec::new(),
+                    next: 0,
+                });
+                self.continue_prep();
+            }
+        }
+    }
+
+    fn grammar_specs(&mut self, doc: &Arc<Document>, item: NodeId) -> Result<Vec<Spec>, Event> {
+        let mut specs = Vec::new();
+        let name = doc.name(item);
+        if name == "menu" {
+            let mut alts = Vec::new();
+            for (dtmf, _, c) in self.choices(doc, item) {
+                if !dtmf.is_empty() {
+                    alts.push((dtmf, Value::from(c.0)));
+                }
+                for g in doc.children_named(c, "grammar").collect::<Vec<_>>() {
+                    self.grammar_spec(doc, g, Owner::Choice(c), &mut specs)?;
+                }
+            }
+            if !alts.is_empty() {
+                let g = Grammar::from_alternatives(&alts);
+                // Interpretations are choice node ids; mapped back in `accept`.
+                specs.push(Spec::Ready(g, Owner::Choice(NodeId(u32::MAX))));
+            }
+            return Ok(specs);
+        }
+        if name == "field" {
+            if let Some(t) = doc.attr(item, "type") {
+                match Grammar::builtin(t) {
+                    Ok(g) => specs.push(Spec::Ready(g, Owner::Item(item))),
+                    Err(e) => {
+                        return Err(Event {
+                            name: "error.unsupported.builtin".into(),
+                            message: Some(format!("builtin type {t:?}: {e}")),
+                        })
+                    }
+                }
+            }
+            let options: Vec<(String, Value)> = doc
+                .children_named(item, "option")
+                .filter_map(|o| {
+                    let dtmf = doc.attr(o, "dtmf")?.to_string();
+                    let value = doc
+                        .attr(o, "value")
+                        .map(str::to_string)
+                        .unwrap_or_else(|| super::exec::normalize(&doc.text_content(o)));
+                    Some((dtmf, Value::String(value)))
+                })
+                .collect();
+            if !options.is_empty() {
+                specs.push(Spec::Ready(
+                    Grammar::from_alternatives(&options),
+                    Owner::Item(item),
+                ));
+            }
+            for g in doc.children_named(item, "grammar").collect::<Vec<_>>() {
+                self.grammar_spec(doc, g, Owner::Item(item), &mut specs)?;
+            }
+        }
+        // Form-level grammars (mixed initiative) are active in every item of the form.
+        if let Some(form) = doc.parent(item) {
+            for g in doc.children_named(form, "grammar").collect::<Vec<_>>() {
+                self.grammar_spec(doc, g, Owner::Form, &mut specs)?;
+            }
+        }
+        Ok(specs)
+    }
+
+    fn grammar_spec(
+        &mut self,
+        doc: &Arc<Document>,
+        g: NodeId,
+        owner: Owner,
+        specs: &mut Vec<Spec>,
+    ) -> Result<(), Event> {
+        let src = match (doc.attr(g, "src"), doc.attr(g, "srcexpr")) {
+            (Some(s), _) => Some(s.to_string()),
+            (None, Some(x)) => Some(self.eval_string(x)?),
+            _ => None,
+        };
+        match src {
+            Some(s) => {
+                if let Some(b) = s.strip_prefix("builtin:") {
+                    let g = Grammar::builtin(&s).map_err(|e| Event {
+                        name: "error.unsupported.builtin".into(),
+                        message: Some(format!("{b}: {e}")),
+                    })?;
+                    specs.push(Spec::Ready(g, owner));
+                } else {
+                    let url = self.resolve(&doc.url, &s)?;
+                    specs.push(Spec::Url(url, owner, g));
+                }
+            }
+            None => {
+                if !is_dtmf_mode(doc, g) {
+                    tracing::debug!(at = %doc.pos(g), "voice grammar not activated: no speech recogniser");
+                    return Ok(());
+                }
+                let raw = doc.raw(g).to_string();
+                let gr = Grammar::parse_srgs(&raw, &doc.url).map_err(|e| Event {
+                    name: "error.badfetch".into(),
+                    message: Some(format!("{}:{}: bad grammar: {e}", doc.url, doc.pos(g))),
+                })?;
+                specs.push(Spec::Ready(gr, owner));
+            }
+        }
+        Ok(())
+    }
+
+    /// Fetches the next external grammar, or starts collecting when all are ready.
+    fn continue_prep(&mut self) {
+        let Some(prep) = self.prep.as_mut() else {
+            return;
+        };
+        while prep.next < prep.specs.len() {
+            let i = prep.next;
+            prep.next += 1;
+            let (url, at) = match std::mem::replace(&mut prep.specs[i], Spec::Done) {
+                Spec::Ready(g, o) => {
+                    let target = prep.ready.len();
+                    for uri in g.external_refs() {
+                        prep.specs.push(Spec::Ref { uri, target });
+                    }
+                    prep.ready.push((g, o));
+                    continue;
+                }
+                Spec::Done => continue,
+                Spec::Url(url, owner, at) => {
+                    prep.specs[i] = Spec::Url(url.clone(), owner, at);
+                    (url, at)
+                }
+                Spec::Ref { uri, target } => {
+                    prep.specs[i] = Spec::Ref {
+                        uri: uri.clone(),
+                        target,
+                    };
+                    (uri, prep.item)
+                }
+            };
+            let doc = self.ctx().doc.clone();
+            let req = self.request(&doc, at, url, FetchKind::Grammar, Method::Get, None);
+            let id = self.fetch(req);
+            self.wait = Some(Wait::Fetch {
+                id,
+                purpose: FetchPurpose::Grammar { index: i },
+            });
+            return;
+        }
+        let Some(prep) = self.prep.take() else { return };
+        self.listen(prep.item, prep.ready);
+    }
+
+    pub(super) fn grammar_fetched(
+        &mut self,
+        index: usize,
+        result: Result<FetchResponse, FetchError>,
+    ) {
+        let Some(prep) = self.prep.as_mut() else {
+            return;
+        };
+        let (owner, ref_of) = match prep.specs.get(index) {
+            Some(Spec::Url(_, owner, _)) => (*owner, None),
+            Some(Spec::Ref { uri, target }) => (Owner::Form, Some((uri.clone(), *target))),
+            _ => return,
+        };
+        let item = prep.item;
+        let resp = match result {
+            Ok(r) => r,
+            Err(e) => {
+                self.prep = None;
+                let msg = format!("grammar fetch failed: {e}");
+                self.log_line(&msg);
+                return self.throw_from(
+                    Event {
+                        name: e.event_name(),
+                        message: Some(msg),
+                    },
+                    Some(item),
+                );
+            }
+        };
+        let text = String::from_utf8_lossy(&resp.body).into_owned();
+        // Voice grammars are not activated (no recogniser); DTMF ones must parse.
+        let mode_dtmf = Document::parse(&resp.url, text.clone())
+            .map(|d| d.attr(crate::dom::ROOT, "mode") == Some("dtmf"))
+            .unwrap_or(true);
+        if mode_dtmf || ref_of.is_some() {
+            match Grammar::parse_srgs(&text, &resp.url) {
+                Ok(g) => match ref_of {
+                    Some((uri, target)) => {
+                        if let Some((parent, _)) = prep.ready.get_mut(target) {
+                            parent.resolve_external(&uri, g);
+                        }
+                    }
+                    None => prep.specs.push(Spec::Ready(g, owner)),
+                },
+                Err(e) => {
+                    self.prep = None;
+                    let msg = format!("{}: bad grammar: {e}", resp.url);
+                    self.log_line(&msg);
+                    return self.throw_from(
+                        Event {
+                            name: "error.badfetch".into(),
+                            message: Some(msg),
+                        },
+                        Some(item),
+                    );
+                }
+            }
+        }
+        self.continue_prep();
+    }
+
+    fn timeouts(&self, doc: &Document, item: NodeId) -> CollectTimeouts {
+        let t = |name: &str, d: Duration| {
+            self.property(doc, Some(item), name)
+                .and_then(|v| crate::event::parse_time(&v))
+                .unwrap_or(d)
+        };
+        let termchar = match self.property(doc, Some(item), "termchar") {
+            Some(s) => s.chars().next(),
+            None => Some('#'),
+        };
+        CollectTimeouts {
+            timeout: self
+                .prompt_timeout
+                .unwrap_or_else(|| t("timeout", Duration::from_secs(5))),
+            interdigittimeout: t("interdigittimeout", Duration::from_secs(3)),
+            termtimeout: t("termtimeout", Duration::ZERO),
+            termchar,
+        }
+    }
+
+    fn listen(&mut self, item: NodeId, grammars: Vec<(Grammar, Owner)>) {
+        let doc = self.ctx().doc.clone();
+        let timeouts = self.timeouts(&doc, item);
+        self.prompt_timeout = None;
+        self.flush_prompts();
+        self.out.push_back(Output::Collect {
+            timeouts,
+            grammars: grammars.len(),
+        });
+        self.wait = Some(Wait::Input(Box::new(Collecting {
+            item,
+            grammars,
+            digits: String::new(),
+            timeouts,
+            noinput_armed: false,
+            complete: None,
+        })));
+        if let Some(now) = self.now {
+            if !self.playing {
+                self.arm_noinput(now);
+            }
+            self.drain_typeahead(now);
+        }
+    }
+
+    fn arm_noinput(&mut self, now: Instant) {
+        if let Some(Wait::Input(c)) = self.wait.as_mut() {
+            if !c.noinput_armed && c.digits.is_empty() {
+                c.noinput_armed = true;
+                let at = now + c.timeouts.timeout;
+                self.timers.set(Timer::NoInput, at);
+            }
+        }
+    }
+
+    fn drain_typeahead(&mut self, now: Instant) {
+        while matches!(self.wait, Some(Wait::Input(_))) {
+            let Some(c) = self.typeahead.pop_front() else {
+                break;
+            };
+            if self.playing && self.queue_bargein_active {
+                self.out.push_back(Output::StopPlay);
+                self.playing = false;
+            }
+            self.digit(now, c);
+        }
+    }
+
+    pub(super) fn on_play_done(&mut self, now: Instant) {
+        self.playing = false;
+        if matches!(self.wait, Some(Wait::Input(_))) {
+            self.arm_noinput(now);
+            self.drain_typeahead(now);
+        }
+    }
+
+    pub(super) fn on_dtmf(&mut self, now: Instant, c: char) {
+        self.transitions = 0;
+        if matches!(self.wait, Some(Wait::Input(_))) {
+            if self.playing {
+                if !self.queue_bargein_active {
+                    tracing::debug!(digit = %c, "digit ignored: bargein is off");
+                    return;
+                }
+                self.out.push_back(Output::StopPlay);
+                self.playing = false;
+            }
+            self.digit(now, c);
+        } else {
+            self.typeahead.push_back(c);
+        }
+    }
+
+    fn digit(&mut self, now: Instant, c: char) {
+        self.timers.stop(Timer::NoInput);
+        let Some(Wait::Input(col)) = self.wait.as_mut() else {
+            return;
+        };
+        if Some(c) == col.timeouts.termchar && !col.digits.is_empty() {
+            return self.finish_collect();
+        }
+        if Some(c) == col.timeouts.termchar {
+            return self.nomatch();
+        }
+        col.digits.push(c);
+        let mut complete = None;
+        let mut pending = false;
+        for (i, (g, _)) in col.grammars.iter().enumerate() {
+            match g.matches(&col.digits) {
+                MatchResult::NoMatch => {}
+                MatchResult::Partial => pending = true,
+                MatchResult::Complete {
+                    interpretation,
+                    utterance,
+                    can_extend,
+                } => {
+                    if can_extend {
+                        pending = true;
+                    }
+                    if complete.is_none() {
+                        complete = Some((i, interpretation, utterance));
+                    }
+                }
+            }
+        }
+        let has_complete = complete.is_some();
+        col.complete = complete;
+        if !has_complete && !pending {
+            return self.nomatch();
+        }
+        if has_complete && !pending {
+            let tt = col.timeouts.termtimeout;
+            if col.timeouts.termchar.is_some() && !tt.is_zero() {
+                self.timers.set(Timer::InterDigit, now + tt);
+                return;
+            }
+            return self.finish_collect();
+        }
+        let at = now + col.timeouts.interdigittimeout;
+        self.timers.set(Timer::InterDigit, at);
+    }
+
+    pub(super) fn on_timers(&mut self, now: Instant) {
+        if !matches!(self.wait, Some(Wait::Input(_))) {
+            self.timers.stop_all();
+            return;
+        }
+        if self.timers.expired(Timer::InterDigit, now) {
+            return self.finish_collect();
+        }
+        if self.timers.expired(Timer::NoInput, now) {
+            let Some(Wait::Input(col)) = self.wait.take() else {
+                return;
+            };
+            self.end_listening();
+            self.throw_from(
+                Event {
+                    name: "noinput".into(),
+                    message: None,
+                },
+                Some(col.item),
+            );
+        }
+    }
+
+    fn end_listening(&mut self) {
+        self.timers.stop_all();
+        self.out.push_back(Output::StopCollect);
+    }
+
+    fn nomatch(&mut self) {
+        let Some(Wait::Input(col)) = self.wait.take() else {
+            return;
+        };
+        self.end_listening();
+        self.set_lastresult(&col.digits, &Value::Null, false);
+        self.throw_from(
+            Event {
+                name: "nomatch".into(),
+                message: None,
+            },
+            Some(col.item),
+        );
+    }
+
+    fn finish_collect(&mut self) {
+        let Some(Wait::Input(col)) = self.wait.take() else {
+            return;
+        };
+        let Some((gi, interp, utterance)) = col.complete.clone() else {
+            self.wait = Some(Wait::Input(col));
+            return self.nomatch();
+        };
+        self.end_listening();
+        let owner = col
+            .grammars
+            .get(gi)
+            .map(|(_, o)| *o)
+            .unwrap_or(Owner::Item(col.item));
+        self.accept(col.item, owner, interp, utterance);
+    }
+
+    fn set_lastresult(&mut self, utterance: &str, interp: &Value, matched: bool) {
+        let result = serde_json::json!({
+            "utterance": utterance, "confidence": if matched { 1.0 } else { 0.0 }, "inputmode": "dtmf",
+            "interpretation": interp,
+        });
+        let arr = self.js.from_json(&Value::Array(vec![result.clone()]));
+        for (k, v) in result.as_object().into_iter().flatten() {
+            let jv = self.js.from_json(v);
+            self.js.set_prop(&arr, k, &jv);
+        }
+        let app = self.ctx().app_scope.clone();
+        self.js.set(&app, "lastresult$", &arr);
+    }
+
+    /// Processes a match: fills the field (or the form's slots), sets shadow variables, runs `<filled>`; or takes
+    /// the menu choice.
+    fn accept(&mut self, item: NodeId, owner: Owner, interp: Value, utterance: String) {
+        self.set_lastresult(&utterance, &interp, true);
+        let doc = self.ctx().doc.clone();
+        match owner {
+            Owner::Choice(c) => {
+                let choice = if c.0 == u32::MAX {
+                    interp.as_u64().map(|n| NodeId(n as u32))
+                } else {
+                    Some(c)
+                };
+                let Some(choice) = choice else { return };
+                self.take_choice(&doc, choice);
+            }
+            Owner::Item(i) => {
+                let name = self.item_var(i);
+                let value = match &interp {
+                    Value::Object(m) if m.contains_key(doc.attr(i, "slot").unwrap_or(&name)) => m
+                        .get(doc.attr(i, "slot").unwrap_or(&name))
+                        .cloned()
+                        .unwrap_or(Value::Null),
+                    v => v.clone(),
+                };
+                let v = self.js.from_json(&value);
+                self.set_dialog_var(&name, &v);
+                let shadow = self.js.from_json(&serde_json::json!({
+                    "utterance": utterance, "inputmode": "dtmf", "confidence": 1.0, "interpretation": interp,
+                }));
+                self.set_dialog_var(&format!("{name}$"), &shadow);
+                self.run_filled(vec![i]);
+            }
+            Owner::Form => {
+                let Some(dialog) = self.ctx().dialog.as_ref().map(|d| d.id) else {
+                    return;
+                };
+                let mut filled = Vec::new();
+                for f in doc.elements(dialog).collect::<Vec<_>>() {
+                    match doc.name(f) {
+                        "field" => {
+                            let name = self.item_var(f);
+                            let slot = doc.attr(f, "slot").unwrap_or(&name).to_string();
+                            if let Value::Object(m) = &interp {
+                                if let Some(v) = m.get(&slot) {
+                                    let jv = self.js.from_json(v);
+                                    self.set_dialog_var(&name, &jv);
+                                    filled.push(f);
+                                }
+                            }
+                        }
+                        "initial" => {
+                            let name = self.item_var(f);
+                            self.set_dialog_var(&name, &self.js.boolean(true));
+                        }
+                        _ => {}
+                    }
+                }
+                let _ = item;
+                self.run_filled(filled);
+            }
+        }
+    }
+
+    fn take_choice(&mut self, doc: &Arc<Document>, choice: NodeId) {
+        let r = (|| -> Result<(), Event> {
+            if let Some(ev) = match (doc.attr(choice, "event"), doc.attr(choice, "eventexpr")) {
+                (Some(e), _) => Some(e.to_string()),
+                (None, Some(x)) => Some(self.eval_string(x)?),
+                _ => None,
+            } {
+                let message = match (doc.attr(choice, "message"), doc.attr(choice, "messageexpr")) {
+                    (Some(m), _) => Some(m.to_string()),
+                    (None, Some(x)) => Some(self.eval_string(x)?),
+                    _ => None,
+                };
+                return Err(Event { name: ev, message });
+            }
+            let target = match (doc.attr(choice, "next"), doc.attr(choice, "expr")) {
+                (Some(n), _) => n.to_string(),
+                (None, Some(x)) => self.eval_string(x)?,
+                _ => {
+                    return Err(Event {
+                        name: "error.badfetch".into(),
+                        message: Some("<choice> without a target".into()),
+                    })
+                }
+            };
+            self.goto_uri(doc, choice, &target)
+        })();
+        if let Err(ev) = r {
+            let origin = self.ctx().dialog.as_ref().map(|d| d.id);
+            self.throw_from(ev, origin);
+        }
+    }
+}
