@@ -38,7 +38,6 @@ pub mod dom;
 pub mod event;
 pub mod fetch;
 pub mod grammar;
-mod grammar_shim;
 pub mod io;
 pub mod request;
 pub mod script;
@@ -46,8 +45,6 @@ pub mod session;
 pub mod timer;
 pub mod validate;
 pub mod xmldom;
-
-pub(crate) use grammar_shim as grammar_api;
 
 pub use io::{
     BargeInType, CollectTimeouts, EndReason, FetchId, Input, Output, PromptItem, TransferOutcome,

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::{Event, FetchPurpose, Session, Wait};
 use crate::dom::{Document, NodeId};
-use crate::grammar_api::{Grammar, MatchResult};
+use crate::grammar::{Grammar, MatchResult, Mode};
 use crate::io::{CollectTimeouts, Output};
 use crate::request::{FetchError, FetchKind, FetchResponse, Method};
 use crate::timer::Timer;
@@ -234,6 +234,17 @@ impl Session {
             return;
         }
         let Some(prep) = self.prep.take() else { return };
+        if let Some(e) = prep.ready.iter().find_map(|(g, _)| g.check().err()) {
+            let msg = format!("bad grammar: {e}");
+            self.log_line(&msg);
+            return self.throw_from(
+                Event {
+                    name: "error.badfetch".into(),
+                    message: Some(msg),
+                },
+                Some(prep.item),
+            );
+        }
         self.listen(prep.item, prep.ready);
     }
 
@@ -267,12 +278,12 @@ impl Session {
             }
         };
         let text = String::from_utf8_lossy(&resp.body).into_owned();
-        // Voice grammars are not activated (no recogniser); DTMF ones must parse.
-        let mode_dtmf = Document::parse(&resp.url, text.clone())
-            .map(|d| d.attr(crate::dom::ROOT, "mode") == Some("dtmf"))
-            .unwrap_or(true);
-        if mode_dtmf || ref_of.is_some() {
+        {
             match Grammar::parse_srgs(&text, &resp.url) {
+                // Voice grammars are not activated: there is no recogniser.
+                Ok(g) if g.mode() == Mode::Voice && ref_of.is_none() => {
+                    tracing::debug!(url = %resp.url, "voice grammar not activated: no speech recogniser");
+                }
                 Ok(g) => match ref_of {
                     Some((uri, target)) => {
                         if let Some((parent, _)) = prep.ready.get_mut(target) {
