@@ -5,13 +5,12 @@
 //! the (virtual) timeout passes. Fetches are real. Prints one transcript line per event:
 //! `say:`, `play:`, `input:`, `fetch:`, `log:`, and a last `end:` line.
 
-mod scaffold_fetch;
-
 use std::collections::VecDeque;
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use vxgate_vxml::fetch::{FetchConfig, Fetcher, SessionFetcher};
 use vxgate_vxml::request::{FetchError, FetchRequest, FetchResponse, Method};
 use vxgate_vxml::{
     EndReason, Input, Output, PromptItem, Session, SessionConfig, TransferOutcome, TransferType,
@@ -52,6 +51,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         fetchtimeout: Duration::from_secs_f64(args.fetchtimeout.max(0.001)),
         ..Default::default()
     };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let fetcher = Fetcher::new(FetchConfig {
+        default_timeout: cfg.fetchtimeout,
+        ..Default::default()
+    })
+    .map_err(|e| anyhow::anyhow!("cannot start the fetch layer: {e}"))?;
+    let net = Net {
+        rt,
+        fetcher: fetcher.session(),
+    };
     let mut s = Session::new(cfg, &url)
         .map_err(|e| anyhow::anyhow!("cannot start the interpreter: {e}"))?;
     let out = std::io::stdout();
@@ -70,12 +81,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         while let Some(o) = s.poll_output() {
             match o {
                 Output::Fetch { id, request } => {
-                    let result = do_fetch(&mut out, &request);
+                    let result = net.fetch(&mut out, &request);
                     s.handle_input(now, Input::Fetched { id, result });
                 }
                 Output::Play { prompts, .. } => {
                     for p in &prompts {
-                        play(&mut out, p);
+                        net.play(&mut out, p);
                     }
                     s.handle_input(now, Input::PlayDone);
                 }
@@ -165,54 +176,63 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn do_fetch(out: &mut impl Write, req: &FetchRequest) -> Result<FetchResponse, FetchError> {
-    let r = scaffold_fetch::fetch(req);
-    let m = if req.method == Method::Post {
-        "POST"
-    } else {
-        "GET"
-    };
-    let status = match &r {
-        Ok(resp) => resp.status.to_string(),
-        Err(FetchError::Timeout) => "timeout".into(),
-        Err(FetchError::Http(c)) => c.to_string(),
-        Err(e) => format!("error ({e})"),
-    };
-    let _ = writeln!(out, "fetch: {m} {} {status}", req.url);
-    r
+/// Real fetches through the shared fetch layer, one cookie jar for the session.
+struct Net {
+    rt: tokio::runtime::Runtime,
+    fetcher: SessionFetcher,
 }
 
-fn play(out: &mut impl Write, p: &PromptItem) {
-    match p {
-        PromptItem::Text(t) => {
-            let _ = writeln!(out, "say: {t}");
-        }
-        PromptItem::Audio {
-            url,
-            timeout,
-            fallback,
-        } => {
-            let req = FetchRequest {
-                url: url.clone(),
-                method: Method::Get,
-                body: None,
-                timeout: *timeout,
-                maxage: None,
-                maxstale: None,
-                kind: vxgate_vxml::request::FetchKind::Audio,
-            };
-            match do_fetch(out, &req) {
-                Ok(_) => {
-                    let _ = writeln!(out, "play: {url}");
-                }
-                Err(_) => {
-                    for f in fallback {
-                        play(out, f);
+impl Net {
+    fn fetch(&self, out: &mut impl Write, req: &FetchRequest) -> Result<FetchResponse, FetchError> {
+        let r = self.rt.block_on(self.fetcher.fetch(req));
+        let m = if req.method == Method::Post {
+            "POST"
+        } else {
+            "GET"
+        };
+        let status = match &r {
+            Ok(resp) => resp.status.to_string(),
+            Err(FetchError::Timeout) => "timeout".into(),
+            Err(FetchError::Http(c)) => c.to_string(),
+            Err(e) => format!("error ({e})"),
+        };
+        let _ = writeln!(out, "fetch: {m} {} {status}", req.url);
+        r
+    }
+
+    /// Prints a prompt item; audio is fetched, and its fallback content printed when that fails.
+    fn play(&self, out: &mut impl Write, p: &PromptItem) {
+        match p {
+            PromptItem::Text(t) => {
+                let _ = writeln!(out, "say: {t}");
+            }
+            PromptItem::Audio {
+                url,
+                timeout,
+                fallback,
+            } => {
+                let req = FetchRequest {
+                    url: url.clone(),
+                    method: Method::Get,
+                    body: None,
+                    timeout: *timeout,
+                    maxage: None,
+                    maxstale: None,
+                    kind: vxgate_vxml::request::FetchKind::Audio,
+                };
+                match self.fetch(out, &req) {
+                    Ok(_) => {
+                        let _ = writeln!(out, "play: {url}");
+                    }
+                    Err(_) => {
+                        for f in fallback {
+                            self.play(out, f);
+                        }
                     }
                 }
             }
+            PromptItem::Break(_) | PromptItem::Mark(_) => {}
         }
-        PromptItem::Break(_) | PromptItem::Mark(_) => {}
     }
 }
 
