@@ -1,21 +1,53 @@
-//! The CVP services a dial-peer can start: bootstrap (the IVR leg), ringtone and cvperror.
+//! The CVP services a dial-peer can start: bootstrap (the IVR leg), ringtone and cvperror, with recovery/handoff.
+//!
+//! Each service runs inside its call's task and returns how it wants the call ended; a BYE from the peer simply
+//! drops the service future. Local media (ringback, error tone, critical_error) is synthesized once at start.
 
 pub mod newcall;
 pub mod tones;
 
 use std::sync::Arc;
 
+use tracing::{info, warn};
+use vxgate_media::engine::{EngineConfig, MediaEngine, MediaEvent};
+use vxgate_vxml::fetch::{FetchConfig, Fetcher};
+use vxgate_vxml::request::{FetchKind, FetchRequest, Method};
+
 use crate::call::{CallEnv, CallMedia};
 use crate::dialpeer::{DialPeer, ServiceKind};
 use crate::sip::{CallIdentity, Q850Cause};
 
 /// Resources the services share.
-pub struct ServiceEnv {}
+pub struct ServiceEnv {
+    /// The media engine.
+    pub engine: MediaEngine,
+    /// HTTP fetcher (shared cache; one cookie jar per call).
+    pub fetcher: Fetcher,
+    /// Local media.
+    pub local: tones::LocalMedia,
+}
 
 impl ServiceEnv {
-    /// Prepares the services' resources for `config`.
-    pub async fn new(_config: &crate::config::GatewayConfig) -> anyhow::Result<ServiceEnv> {
-        Ok(ServiceEnv {})
+    /// Starts the media engine and the fetcher and prepares local media for `config`.
+    pub async fn new(config: &crate::config::GatewayConfig) -> anyhow::Result<ServiceEnv> {
+        let engine_cfg = EngineConfig {
+            bind: config.media.bind,
+            port_min: config.media.port_min,
+            port_max: config.media.port_max,
+            ..EngineConfig::default()
+        };
+        let engine = MediaEngine::start(engine_cfg).await?;
+        let fetcher = Fetcher::new(FetchConfig {
+            default_timeout: config.services.fetch_timeout,
+            ..FetchConfig::default()
+        })
+        .map_err(|e| anyhow::anyhow!("cannot build the http client: {e}"))?;
+        let local = tones::LocalMedia::load(config.services.media_dir.as_deref());
+        Ok(ServiceEnv {
+            engine,
+            fetcher,
+            local,
+        })
     }
 }
 
@@ -41,16 +73,103 @@ pub struct ServiceEnd {
     pub why: String,
 }
 
+/// Plays `name` (local media) once and waits for it to finish. `false` when the media session is gone.
+async fn play_local(
+    ctx: &ServiceCtx,
+    events: &mut tokio::sync::mpsc::Receiver<MediaEvent>,
+    name: &str,
+) -> bool {
+    let Some(p) = ctx.env.services.local.get(name, ctx.media.law()) else {
+        warn!("local media {name} missing");
+        return true;
+    };
+    info!("media play leg_incoming flash:{name}");
+    ctx.media.play(vec![p], false);
+    loop {
+        match events.recv().await {
+            Some(MediaEvent::PromptDone { .. }) => return true,
+            Some(_) => {}
+            None => return false,
+        }
+    }
+}
+
 /// Runs the service until it ends the call (a BYE from the peer drops this future).
-pub async fn run(kind: ServiceKind, _ctx: ServiceCtx) -> ServiceEnd {
+pub async fn run(kind: ServiceKind, ctx: ServiceCtx) -> ServiceEnd {
+    let Some(mut events) = ctx.media.take_events() else {
+        return ServiceEnd {
+            cause: Q850Cause::TEMPORARY_FAILURE,
+            why: "media events already taken".into(),
+        };
+    };
     match kind {
-        ServiceKind::Ringtone | ServiceKind::Bootstrap => std::future::pending().await,
+        ServiceKind::Ringtone => {
+            // Loops until the call server ends the leg (the BYE drops this future).
+            while play_local(&ctx, &mut events, tones::RINGBACK).await {}
+            ServiceEnd {
+                cause: Q850Cause::NORMAL_CLEARING,
+                why: "media session ended".into(),
+            }
+        }
         ServiceKind::Cvperror => {
-            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            play_local(&ctx, &mut events, tones::ERROR_TONE).await;
             ServiceEnd {
                 cause: Q850Cause::NORMAL_CLEARING,
                 why: "error tone played".into(),
             }
         }
+        ServiceKind::Bootstrap => bootstrap(&ctx, &mut events).await,
+    }
+}
+
+/// The IVR leg: new-call request to the IVR service, its pages, and recovery/handoff on failure.
+async fn bootstrap(
+    ctx: &ServiceCtx,
+    events: &mut tokio::sync::mpsc::Receiver<MediaEvent>,
+) -> ServiceEnd {
+    let url = match newcall::new_call_url(&ctx.identity, &ctx.env.config.services) {
+        Ok(u) => u,
+        Err(e) => return recovery(ctx, events, &e.to_string()).await,
+    };
+    info!(url = %url, "bootstrap: new-call request to the ivr service");
+    let fetcher = ctx.env.services.fetcher.session();
+    let req = FetchRequest {
+        url,
+        method: Method::Get,
+        body: None,
+        timeout: ctx.env.config.services.fetch_timeout,
+        maxage: None,
+        maxstale: None,
+        kind: FetchKind::Document,
+    };
+    match fetcher.fetch(&req).await {
+        Ok(resp) => {
+            info!(
+                status = resp.status,
+                bytes = resp.body.len(),
+                "bootstrap: first page fetched"
+            );
+            // The VoiceXML interpreter is not wired yet: hold the leg until the call server ends it.
+            std::future::pending::<()>().await;
+            ServiceEnd {
+                cause: Q850Cause::NORMAL_CLEARING,
+                why: "unreachable".into(),
+            }
+        }
+        Err(e) => recovery(ctx, events, &e.event_name()).await,
+    }
+}
+
+/// CVP recovery.vxml then handoff: play critical_error.wav, then disconnect with Q.850 cause 38.
+async fn recovery(
+    ctx: &ServiceCtx,
+    events: &mut tokio::sync::mpsc::Receiver<MediaEvent>,
+    why: &str,
+) -> ServiceEnd {
+    warn!(error = %why, "recovery: {why}; playing critical_error, then handoff");
+    play_local(ctx, events, tones::CRITICAL_ERROR).await;
+    ServiceEnd {
+        cause: Q850Cause::NETWORK_OUT_OF_ORDER,
+        why: format!("handoff after {why}"),
     }
 }

@@ -5,6 +5,7 @@
 mod support;
 
 mod codec;
+mod gateway_ivr;
 mod sip;
 mod sip_harness;
 mod prompt;
