@@ -451,6 +451,30 @@ async fn etag_revalidation_reuses_body_on_304() {
 }
 
 #[tokio::test]
+async fn a_304_for_another_version_is_not_used() {
+    // The server answers the conditional request with 304 but a different strong ETag: the stored copy is not
+    // validated, so the fetcher asks again unconditionally.
+    let server = serve(|r| {
+        if r.header("if-none-match").is_some() {
+            send(304, "", &[("ETag", "\"v2\"")])
+        } else {
+            ok(
+                "fresh",
+                &[("ETag", "\"v1\""), ("Cache-Control", "no-cache")],
+            )
+        }
+    })
+    .await;
+    let s = fetcher().session();
+    let url = server.url("/d");
+    s.fetch(&get(&url)).await.unwrap();
+    assert_eq!(s.fetch(&get(&url)).await.unwrap().body, b"fresh");
+    let seen = server.requests();
+    assert_eq!(seen.len(), 3);
+    assert_eq!(seen[2].header("if-none-match"), None);
+}
+
+#[tokio::test]
 async fn last_modified_revalidation_and_changed_resource() {
     let version = Arc::new(AtomicUsize::new(1));
     let v = version.clone();

@@ -18,8 +18,8 @@ mod srgs;
 mod timing;
 mod xml;
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::Value;
 
@@ -102,6 +102,25 @@ impl Grammar {
     /// `builtin:dtmf/digits?length=4`, `boolean?y=1;n=2`, `number`, `currency`, `date`, `time`, `phone`.
     /// `builtin:voice/...` gives a voice grammar.
     pub fn builtin(uri_or_type: &str) -> Result<Grammar, GrammarError> {
+        // Pages name the same few builtins over and over: compile each spec once per process.
+        static CACHE: OnceLock<Mutex<HashMap<String, Grammar>>> = OnceLock::new();
+        const CACHE_ENTRIES: usize = 256;
+        let cache = CACHE.get_or_init(Default::default);
+        let key = uri_or_type.trim();
+        if let Some(g) = cache.lock().ok().and_then(|c| c.get(key).cloned()) {
+            return Ok(g);
+        }
+        let g = Grammar::compile_builtin(key)?;
+        if let Ok(mut c) = cache.lock() {
+            if c.len() >= CACHE_ENTRIES {
+                c.clear();
+            }
+            c.insert(key.to_string(), g.clone());
+        }
+        Ok(g)
+    }
+
+    fn compile_builtin(uri_or_type: &str) -> Result<Grammar, GrammarError> {
         let (b, mode) = Builtin::parse(uri_or_type)?;
         let doc = Doc {
             uri: uri_or_type.trim().to_string(),

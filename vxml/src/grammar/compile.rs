@@ -19,6 +19,8 @@ const MAX_INSTS: usize = 200_000;
 pub(crate) enum Inst {
     /// Consume one input token equal to this.
     Tok(Box<str>),
+    /// Consume one token equal to any of these (a `<one-of>` of plain tokens, e.g. a digit class).
+    Set(Box<[Box<str>]>),
     /// Consume any one token (`$GARBAGE`).
     Any,
     /// Continue at both; the first is preferred.
@@ -135,6 +137,18 @@ impl<'a> Compiler<'a> {
                 for e in v {
                     self.emit(doc, e)?;
                 }
+            }
+            Expansion::OneOf(alts)
+                if alts.len() > 1 && alts.iter().all(|a| matches!(a, Expansion::Token(_))) =>
+            {
+                let set = alts
+                    .iter()
+                    .filter_map(|a| match a {
+                        Expansion::Token(t) => Some(t.as_str().into()),
+                        _ => None,
+                    })
+                    .collect();
+                self.push(Inst::Set(set))?;
             }
             Expansion::OneOf(alts) => {
                 let mut to_end = Vec::new();
@@ -319,7 +333,7 @@ fn can_finish(insts: &[Inst], rules: &[RuleInfo]) -> Vec<bool> {
             }
             let next = pc as u32 + 1;
             let v = match &insts[pc] {
-                Inst::Tok(_) | Inst::Any | Inst::Tag(_) => get(&cf, next),
+                Inst::Tok(_) | Inst::Set(_) | Inst::Any | Inst::Tag(_) => get(&cf, next),
                 Inst::Split(a, b) => get(&cf, *a) || get(&cf, *b),
                 Inst::Jmp(a) => get(&cf, *a),
                 Inst::Call(r) => {

@@ -2,7 +2,7 @@
 //! instruction and call stack) so matching is exhaustive without exponential backtracking, and the surviving
 //! thread of each state is the preferred parse (document order of `<one-of>`, greedy repeats).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use super::compile::{Inst, Program};
@@ -28,10 +28,58 @@ struct TraceNode {
     prev: Option<Rc<TraceNode>>,
 }
 
+/// Call stacks, hash-consed so a thread's stack is one integer and equal stacks compare equal.
+struct Stacks {
+    /// Per stack id: (parent id, return pc, depth). Id 0 is the empty stack.
+    nodes: Vec<(u32, u32, usize)>,
+    index: HashMap<(u32, u32), u32>,
+}
+
+impl Stacks {
+    fn new() -> Stacks {
+        Stacks {
+            nodes: vec![(0, 0, 0)],
+            index: HashMap::new(),
+        }
+    }
+
+    fn push(&mut self, stack: u32, ret: u32) -> u32 {
+        if let Some(&id) = self.index.get(&(stack, ret)) {
+            return id;
+        }
+        let depth = self.depth(stack) + 1;
+        let id = self.nodes.len() as u32;
+        self.nodes.push((stack, ret, depth));
+        self.index.insert((stack, ret), id);
+        id
+    }
+
+    /// (parent, return pc) of a non-empty stack.
+    fn pop(&self, stack: u32) -> Option<(u32, u32)> {
+        if stack == 0 {
+            return None;
+        }
+        self.nodes.get(stack as usize).map(|&(p, r, _)| (p, r))
+    }
+
+    fn depth(&self, stack: u32) -> usize {
+        self.nodes.get(stack as usize).map_or(0, |n| n.2)
+    }
+
+    /// Return pcs from innermost out.
+    fn returns(&self, mut stack: u32) -> impl Iterator<Item = u32> + '_ {
+        std::iter::from_fn(move || {
+            let (parent, ret) = self.pop(stack)?;
+            stack = parent;
+            Some(ret)
+        })
+    }
+}
+
 #[derive(Clone)]
 struct Thread {
     pc: u32,
-    stack: Vec<u32>,
+    stack: u32,
     trace: Option<Rc<TraceNode>>,
 }
 
@@ -39,7 +87,7 @@ impl Thread {
     fn with(&self, pc: u32, ev: Option<Ev>) -> Thread {
         Thread {
             pc,
-            stack: self.stack.clone(),
+            stack: self.stack,
             trace: match ev {
                 Some(ev) => Some(Rc::new(TraceNode {
                     ev,
@@ -59,10 +107,16 @@ pub(crate) struct Outcome {
     pub can_extend: bool,
 }
 
-fn add(prog: &Program, list: &mut Vec<Thread>, seen: &mut HashSet<(u32, Vec<u32>)>, t: Thread) {
+fn add(
+    prog: &Program,
+    stacks: &mut Stacks,
+    list: &mut Vec<Thread>,
+    seen: &mut HashSet<u64>,
+    t: Thread,
+) {
     let mut work = vec![t];
     while let Some(t) = work.pop() {
-        if !seen.insert((t.pc, t.stack.clone())) {
+        if !seen.insert(((t.pc as u64) << 32) | t.stack as u64) {
             continue;
         }
         let Some(inst) = prog.insts.get(t.pc as usize) else {
@@ -79,26 +133,23 @@ fn add(prog: &Program, list: &mut Vec<Thread>, seen: &mut HashSet<(u32, Vec<u32>
                 let Some(rule) = prog.rules.get(*r as usize) else {
                     continue;
                 };
-                if t.stack.len() >= MAX_DEPTH {
+                if stacks.depth(t.stack) >= MAX_DEPTH {
                     continue;
                 }
                 let mut next = t.with(rule.start, Some(Ev::Enter(*r)));
-                next.stack.push(t.pc + 1);
+                next.stack = stacks.push(t.stack, t.pc + 1);
                 work.push(next);
             }
             Inst::Ret => {
-                let mut next = t.with(0, Some(Ev::Exit));
-                match next.stack.pop() {
-                    Some(ret) => {
-                        next.pc = ret;
-                        work.push(next);
-                    }
-                    None => continue,
+                if let Some((parent, ret)) = stacks.pop(t.stack) {
+                    let mut next = t.with(ret, Some(Ev::Exit));
+                    next.stack = parent;
+                    work.push(next);
                 }
             }
             Inst::Tag(i) => work.push(t.with(t.pc + 1, Some(Ev::Tag(*i)))),
             Inst::Fail => {}
-            Inst::Tok(_) | Inst::Any | Inst::Match => list.push(t),
+            Inst::Tok(_) | Inst::Set(_) | Inst::Any | Inst::Match => list.push(t),
         }
     }
 }
@@ -115,15 +166,17 @@ fn events(mut node: Option<Rc<TraceNode>>) -> Vec<Ev> {
 
 /// Runs `prog` over `tokens`; keeps at most `max_complete` complete parses.
 pub(crate) fn run(prog: &Program, tokens: &[&str], max_complete: usize) -> Outcome {
+    let mut stacks = Stacks::new();
     let mut seen = HashSet::new();
     let mut list = Vec::new();
     add(
         prog,
+        &mut stacks,
         &mut list,
         &mut seen,
         Thread {
             pc: 0,
-            stack: Vec::new(),
+            stack: 0,
             trace: None,
         },
     );
@@ -133,12 +186,14 @@ pub(crate) fn run(prog: &Program, tokens: &[&str], max_complete: usize) -> Outco
         for t in &list {
             let consumes = match prog.insts.get(t.pc as usize) {
                 Some(Inst::Tok(s)) => s.as_ref() == *tok,
+                Some(Inst::Set(set)) => set.iter().any(|s| s.as_ref() == *tok),
                 Some(Inst::Any) => true,
                 _ => false,
             };
             if consumes {
                 add(
                     prog,
+                    &mut stacks,
                     &mut next,
                     &mut seen,
                     t.with(t.pc + 1, Some(Ev::Tok(i as u32))),
@@ -158,8 +213,8 @@ pub(crate) fn run(prog: &Program, tokens: &[&str], max_complete: usize) -> Outco
             Some(Inst::Match) if complete.len() < max_complete => {
                 complete.push(events(t.trace.clone()));
             }
-            Some(Inst::Tok(_)) | Some(Inst::Any)
-                if finishes(t.pc) && t.stack.iter().all(|&ret| finishes(ret)) =>
+            Some(Inst::Tok(_)) | Some(Inst::Set(_)) | Some(Inst::Any)
+                if finishes(t.pc) && stacks.returns(t.stack).all(finishes) =>
             {
                 can_extend = true;
             }

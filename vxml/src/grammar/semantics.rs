@@ -17,7 +17,7 @@ use super::compile::Program;
 use super::matcher::Ev;
 
 /// Interrupt-handler calls allowed per evaluation before a runaway tag script is stopped.
-const SCRIPT_BUDGET: u64 = 10_000;
+const SCRIPT_BUDGET: u64 = 1_000;
 /// Memory limit of the tag-script runtime.
 const SCRIPT_MEMORY: usize = 16 << 20;
 

@@ -5,6 +5,17 @@ use super::builtin::Builtin;
 use super::xml::{self, Element, Node};
 use super::{GrammarError, Mode};
 
+/// The SRGS 1.0 namespace.
+const SRGS_NS: &str = "http://www.w3.org/2001/06/grammar";
+/// The VoiceXML namespace: its schema imports the SRGS elements, so inline grammars may be in it.
+const VXML_NS: &str = "http://www.w3.org/2001/vxml";
+
+/// Whether an element belongs to the grammar (SRGS or VoiceXML namespace, or none) rather than to an extension
+/// vocabulary, which is ignored (the SRGS implementation-report test conformance-5 allows ignoring them).
+fn is_foreign(e: &Element) -> bool {
+    !matches!(e.ns.as_deref(), None | Some(SRGS_NS) | Some(VXML_NS))
+}
+
 /// Reads an SRGS XML grammar. `name` names the grammar in messages; `base_url` resolves relative rulerefs.
 pub(crate) fn parse(src: &str, base_url: &str) -> Result<Doc, GrammarError> {
     let name = if base_url.is_empty() {
@@ -13,6 +24,12 @@ pub(crate) fn parse(src: &str, base_url: &str) -> Result<Doc, GrammarError> {
         base_url
     };
     let err = |what: String| GrammarError::new(name, what);
+    if src.trim_start().starts_with("#ABNF") {
+        return Err(err(
+            "the abnf form of srgs (application/srgs) is not supported; use the xml form (application/srgs+xml)"
+                .to_string(),
+        ));
+    }
     let root = xml::parse(src).map_err(err)?;
     if root.local_name() != "grammar" {
         return Err(err(format!(
@@ -53,7 +70,7 @@ pub(crate) fn parse(src: &str, base_url: &str) -> Result<Doc, GrammarError> {
                     t.trim()
                 )))
             }
-            Node::Element(e) if e.is_prefixed() => {}
+            Node::Element(e) if is_foreign(e) => {}
             Node::Element(e) => match e.local_name() {
                 "rule" => {
                     let rule = reader.rule(e)?;
@@ -147,7 +164,7 @@ impl Reader<'_> {
         for child in &e.children {
             match child {
                 Node::Text(t) => seq.extend(self.tokens(e, t)?),
-                Node::Element(c) if c.is_prefixed() => {}
+                Node::Element(c) if is_foreign(c) => {}
                 Node::Element(c) => match c.local_name() {
                     "item" => seq.push(self.item(c)?),
                     "one-of" => seq.push(self.one_of(c)?),
@@ -246,7 +263,7 @@ impl Reader<'_> {
                 Node::Text(t) => {
                     return Err(self.err(e, format!("text {:?} directly inside <one-of>", t.trim())))
                 }
-                Node::Element(c) if c.is_prefixed() => {}
+                Node::Element(c) if is_foreign(c) => {}
                 Node::Element(c) if c.local_name() == "item" => alts.push(self.item(c)?),
                 Node::Element(c) => {
                     return Err(self.err(
@@ -298,7 +315,14 @@ impl Reader<'_> {
         if self.literals {
             return Tag::Literal(t.to_string());
         }
-        match string_literal(t) {
+        // `'x'`, and the common `out = 'x';` / `$ = "x"`, need no script engine.
+        let assigned = t
+            .strip_prefix("out")
+            .or_else(|| t.strip_prefix('$'))
+            .map(str::trim_start)
+            .and_then(|r| r.strip_prefix('='))
+            .filter(|r| !r.starts_with('='));
+        match string_literal(assigned.unwrap_or(t)) {
             Some(s) => Tag::Literal(s),
             None => Tag::Script(t.to_string()),
         }
@@ -367,5 +391,24 @@ mod tests {
         assert_eq!(string_literal("out = 'x'"), None);
         assert_eq!(string_literal("'a' + 'b'"), None);
         assert_eq!(string_literal("'"), None);
+    }
+
+    #[test]
+    fn literal_assignments_skip_the_script_engine() {
+        let r = Reader {
+            mode: Mode::Dtmf,
+            literals: false,
+            base: "",
+            name: "t",
+        };
+        assert_eq!(r.tag(" out = 'a'; "), Tag::Literal("a".into()));
+        assert_eq!(r.tag("$=\"b\""), Tag::Literal("b".into()));
+        assert_eq!(r.tag("out == 'a'"), Tag::Script("out == 'a'".into()));
+        assert_eq!(r.tag("outer = 'a'"), Tag::Script("outer = 'a'".into()));
+        assert_eq!(r.tag("$x = 'a'"), Tag::Script("$x = 'a'".into()));
+        assert_eq!(
+            r.tag("out = 'a' + 'b'"),
+            Tag::Script("out = 'a' + 'b'".into())
+        );
     }
 }

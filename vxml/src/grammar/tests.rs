@@ -283,6 +283,22 @@ fn srgs_errors() {
 }
 
 #[test]
+fn namespaces_prefixed_srgs_and_foreign_elements() {
+    let xml = r#"<s:grammar xmlns:s="http://www.w3.org/2001/06/grammar" xmlns:x="urn:ext" mode="dtmf" root="r">
+        <s:rule id="r"><x:hint>ignored 9</x:hint><s:one-of><s:item>1</s:item><s:item>2</s:item></s:one-of></s:rule>
+      </s:grammar>"#;
+    let g = Grammar::parse_srgs(xml, "").unwrap();
+    assert_eq!(complete(&g, "2").0, json!("2"));
+    assert_eq!(g.matches("9"), MatchResult::NoMatch);
+    // Inline in a VoiceXML document: the grammar elements are in the VoiceXML namespace.
+    let xml = r#"<grammar xmlns="http://www.w3.org/2001/vxml" mode="dtmf" root="r"><rule id="r">5</rule></grammar>"#;
+    assert_eq!(
+        complete(&Grammar::parse_srgs(xml, "").unwrap(), "5").0,
+        json!("5")
+    );
+}
+
+#[test]
 fn voice_grammar_is_kept_but_never_matches_dtmf() {
     let g = Grammar::parse_srgs(
         r#"<grammar xmlns="http://www.w3.org/2001/06/grammar" root="c" version="1.0"><rule id="c">Chicago</rule></grammar>"#,
@@ -465,5 +481,85 @@ fn w3c_srgs10_conformance_xml() {
     }
     if w3c("srgs10/conformance-1.grxml").is_some() {
         assert!(ran >= 2);
+    }
+}
+
+/// Timing of the operations a page execution does (run with `--ignored --nocapture`; release for real figures).
+#[test]
+#[ignore]
+fn timing_report() {
+    let time = |label: &str, n: u32, f: &mut dyn FnMut()| {
+        let t = std::time::Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        println!(
+            "{label}: {:.2} us",
+            t.elapsed().as_secs_f64() * 1e6 / n as f64
+        );
+    };
+    time("builtin digits?maxlength=10 compile", 10_000, &mut || {
+        Grammar::builtin("digits?maxlength=10").unwrap();
+    });
+    let g = Grammar::builtin("digits?maxlength=10").unwrap();
+    time("digits match 10 keys", 10_000, &mut || {
+        g.matches("1234567890");
+    });
+    let alts: Vec<(String, Value)> = (1..=9)
+        .map(|i| (i.to_string(), json!(format!("o{i}"))))
+        .collect();
+    time("from_alternatives 9 options", 10_000, &mut || {
+        Grammar::from_alternatives(&alts);
+    });
+    let xml = r#"<grammar xmlns="http://www.w3.org/2001/06/grammar" mode="dtmf" root="r" version="1.0">
+      <rule id="r" scope="public"><one-of><item>1<tag>out='a'</tag></item><item>2<tag>out='b'</tag></item></one-of></rule></grammar>"#;
+    time("parse_srgs small", 10_000, &mut || {
+        Grammar::parse_srgs(xml, "http://h/g.grxml").unwrap();
+    });
+    let g = Grammar::parse_srgs(xml, "").unwrap();
+    time("script tag match", 2_000, &mut || {
+        g.matches("2");
+    });
+}
+
+/// Mutated grammars and random keys: errors or answers, never a panic or a hang.
+#[test]
+fn mutation_fuzz_never_panics() {
+    let seeds = [
+        r##"<grammar xmlns="http://www.w3.org/2001/06/grammar" mode="dtmf" root="r"><rule id="r"><item repeat="1-3"><one-of><item>1<tag>out.a='x'</tag></item><item>2 <ruleref uri="#s"/></item></one-of></item><ruleref special="GARBAGE"/>#</rule><rule id="s"><item repeat="0-">3</item><tag>out = rules.latest()</tag></rule></grammar>"##,
+        r##"<grammar mode="dtmf" root="r" tag-format="semantics/1.0-literals"><rule id="r"><ruleref uri="builtin:dtmf/digits?minlength=1;maxlength=3"/><item repeat="0-1">*<tag>star</tag></item></rule></grammar>"##,
+    ];
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let alphabet = b"<>/=\"' #*0123456789ABCDrule item one-of repeat-";
+    let keys = b"0123456789*#ABCD";
+    for round in 0..400 {
+        let mut bytes = seeds[round % seeds.len()].as_bytes().to_vec();
+        for _ in 0..(1 + next() % 4) {
+            let at = (next() as usize) % bytes.len();
+            match next() % 3 {
+                0 => bytes[at] = alphabet[(next() as usize) % alphabet.len()],
+                1 => {
+                    bytes.remove(at);
+                }
+                _ => bytes.insert(at, alphabet[(next() as usize) % alphabet.len()]),
+            }
+        }
+        let Ok(src) = String::from_utf8(bytes) else {
+            continue;
+        };
+        if let Ok(g) = Grammar::parse_srgs(&src, "http://h/g.grxml") {
+            for len in 0..6 {
+                let input: String = (0..len)
+                    .map(|_| keys[(next() as usize) % keys.len()] as char)
+                    .collect();
+                let _ = g.matches(&input);
+            }
+        }
     }
 }

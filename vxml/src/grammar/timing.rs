@@ -1,5 +1,6 @@
-//! When DTMF collection ends (VoiceXML 2.0 §6.3.3): the `interdigittimeout` while the grammar can take more keys,
-//! the `termtimeout` once it cannot, and the `termchar` ending input at once.
+//! When DTMF collection ends (VoiceXML 2.0 §6.3.3 and the scenarios of Appendix D): the `interdigittimeout` while
+//! the grammar can take more keys, the `termtimeout` once it cannot (waiting for an optional termchar), and the
+//! `termchar` ending input at once. A key that leaves no possible match ends collection with `nomatch` at once.
 //!
 //! Pure decision logic: the interpreter owns the clock and the timers and calls [`decide`] after each key.
 
@@ -74,7 +75,8 @@ pub fn decide(result: &MatchResult, termchar_seen: bool, timing: &DtmfTiming) ->
         MatchResult::Complete {
             can_extend: false, ..
         } => {
-            if timing.termtimeout.is_zero() {
+            // Appendix D: with an empty termchar there is nothing to wait for once the grammar must terminate.
+            if timing.termtimeout.is_zero() || timing.termchar.is_none() {
                 Decision::Accept
             } else {
                 Decision::Wait {
@@ -132,5 +134,13 @@ mod tests {
         assert_eq!(decide(&MatchResult::Partial, true, &t), Decision::NoMatch);
         let t0 = DtmfTiming::default();
         assert_eq!(decide(&complete(false), false, &t0), Decision::Accept);
+        let no_termchar = DtmfTiming {
+            termchar: None,
+            ..t
+        };
+        assert_eq!(
+            decide(&complete(false), false, &no_termchar),
+            Decision::Accept
+        );
     }
 }

@@ -21,6 +21,8 @@ pub(crate) struct Element {
     pub children: Vec<Node>,
     /// 1-based line of the start tag.
     pub line: usize,
+    /// Namespace URI of the element name, from the `xmlns` declarations in scope.
+    pub ns: Option<String>,
 }
 
 impl Element {
@@ -37,9 +39,9 @@ impl Element {
         self.name.rsplit(':').next().unwrap_or(&self.name)
     }
 
-    /// Whether the name carries a namespace prefix (a foreign element inside SRGS).
-    pub fn is_prefixed(&self) -> bool {
-        self.name.contains(':')
+    /// The prefix of the name, if any.
+    fn prefix(&self) -> Option<&str> {
+        self.name.split_once(':').map(|(p, _)| p)
     }
 
     /// All text inside, concatenated.
@@ -70,6 +72,30 @@ pub(crate) fn parse(src: &str) -> Result<Element, String> {
     reader.config_mut().check_end_names = true;
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
+    // Namespace declarations in scope, innermost last: (prefix, uri); "" is the default namespace.
+    let mut scopes: Vec<Vec<(String, String)>> = Vec::new();
+    let resolve = |el: &mut Element, scopes: &[Vec<(String, String)>]| {
+        let want = el.prefix().unwrap_or("");
+        el.ns = scopes
+            .iter()
+            .rev()
+            .flat_map(|s| s.iter())
+            .find(|(p, _)| p == want)
+            .map(|(_, uri)| uri.clone())
+            .filter(|uri| !uri.is_empty());
+    };
+    let declared = |el: &Element| -> Vec<(String, String)> {
+        el.attrs
+            .iter()
+            .filter_map(|(k, v)| {
+                if k == "xmlns" {
+                    Some((String::new(), v.clone()))
+                } else {
+                    k.strip_prefix("xmlns:").map(|p| (p.to_string(), v.clone()))
+                }
+            })
+            .collect()
+    };
     let start = |e: &quick_xml::events::BytesStart<'_>, line: usize| -> Result<Element, String> {
         let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
         let mut attrs = Vec::new();
@@ -87,6 +113,7 @@ pub(crate) fn parse(src: &str) -> Result<Element, String> {
             attrs,
             children: Vec::new(),
             line,
+            ns: None,
         })
     };
     loop {
@@ -108,13 +135,19 @@ pub(crate) fn parse(src: &str) -> Result<Element, String> {
                 if root.is_some() {
                     return Err(format!("line {line}: content after the root element"));
                 }
-                stack.push(start(&e, line)?);
+                let mut el = start(&e, line)?;
+                scopes.push(declared(&el));
+                resolve(&mut el, &scopes);
+                stack.push(el);
             }
             Event::Empty(e) => {
                 if root.is_some() {
                     return Err(format!("line {line}: content after the root element"));
                 }
-                let el = start(&e, line)?;
+                let mut el = start(&e, line)?;
+                scopes.push(declared(&el));
+                resolve(&mut el, &scopes);
+                scopes.pop();
                 match stack.last_mut() {
                     Some(top) => top.children.push(Node::Element(el)),
                     None => root = Some(el),
@@ -126,6 +159,7 @@ pub(crate) fn parse(src: &str) -> Result<Element, String> {
                 let el = stack
                     .pop()
                     .ok_or_else(|| format!("line {line}: unexpected end tag"))?;
+                scopes.pop();
                 match stack.last_mut() {
                     Some(top) => top.children.push(Node::Element(el)),
                     None => root = Some(el),
@@ -194,6 +228,27 @@ mod tests {
             panic!("expected <b>")
         };
         assert_eq!((b.text().as_str(), b.line), ("t<A", 3));
+    }
+
+    #[test]
+    fn resolves_namespaces() {
+        let e =
+            parse(r#"<g xmlns="urn:a" xmlns:x="urn:x"><x:o/><i xmlns="urn:b"><j/></i><k/></g>"#)
+                .unwrap();
+        let ns = |n: &Node| match n {
+            Node::Element(e) => e.ns.clone(),
+            Node::Text(_) => None,
+        };
+        assert_eq!(e.ns.as_deref(), Some("urn:a"));
+        assert_eq!(ns(&e.children[0]).as_deref(), Some("urn:x"));
+        let Node::Element(i) = &e.children[1] else {
+            panic!("expected <i>")
+        };
+        assert_eq!(
+            (i.ns.as_deref(), ns(&i.children[0]).as_deref()),
+            (Some("urn:b"), Some("urn:b"))
+        );
+        assert_eq!(ns(&e.children[2]).as_deref(), Some("urn:a"));
     }
 
     #[test]
