@@ -226,7 +226,7 @@ async fn run_inner(
             _ => {}
         }
     }
-    drop(service);
     media.close();
+    drop(service);
     drop(guard);
 }

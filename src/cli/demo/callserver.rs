@@ -1,0 +1,205 @@
+//! The demo's simulated CVP call server and caller: places the SIP legs to the gateway (rsipstack UAC) and plays
+//! the caller's side of the media (an engine session that sends RFC 4733 digits).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use rsipstack::dialog::dialog::{DialogState, DialogStateReceiver, TerminatedReason};
+use rsipstack::dialog::dialog_layer::DialogLayer;
+use rsipstack::dialog::invitation::InviteOption;
+use rsipstack::dialog::invite_dialog::InviteDialog;
+use rsipstack::sip::prelude::HeadersExt;
+use rsipstack::sip::{Header, Method, StatusCode};
+use rsipstack::transport::udp::UdpConnection;
+use rsipstack::transport::TransportLayer;
+use rsipstack::EndpointBuilder;
+use vxgate_media::engine::{MediaEngine, MediaHandle, SessionConfig};
+use vxgate_media::g711::Law;
+
+use crate::dialpeer::{Codec, DtmfRelay};
+use crate::sip::sdp;
+
+/// The call server: one SIP endpoint on loopback.
+pub struct CallServer {
+    dialogs: Arc<DialogLayer>,
+    addr: SocketAddr,
+    engine: MediaEngine,
+    byes: Arc<Mutex<HashMap<String, String>>>,
+    _cancel: rsipstack::platform::CancellationToken,
+}
+
+/// One leg placed by the call server.
+pub struct Leg {
+    /// The dialog.
+    pub dialog: InviteDialog,
+    /// The caller's media.
+    pub media: MediaHandle,
+    /// Final status of the INVITE.
+    pub status: u16,
+    states: DialogStateReceiver,
+    call_id: String,
+    byes: Arc<Mutex<HashMap<String, String>>>,
+}
+
+impl CallServer {
+    /// Starts the call server's SIP endpoint on 127.0.0.1 (any port).
+    pub async fn start(engine: MediaEngine) -> anyhow::Result<CallServer> {
+        let cancel = rsipstack::platform::CancellationToken::new();
+        let transport = TransportLayer::new(cancel.child_token());
+        let conn = UdpConnection::create_connection(
+            "127.0.0.1:0".parse()?,
+            None,
+            Some(cancel.child_token()),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("call server socket: {e}"))?;
+        let addr = conn
+            .get_addr()
+            .get_socketaddr()
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        transport.add_transport(conn.into());
+        let endpoint = EndpointBuilder::new()
+            .with_user_agent("cvp-sim")
+            .with_transport_layer(transport)
+            .with_cancel_token(cancel.clone())
+            .build();
+        let mut incoming = endpoint
+            .incoming_transactions()
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let dialogs = Arc::new(DialogLayer::new(endpoint.inner.clone()));
+        let inner = endpoint.inner.clone();
+        tokio::spawn(async move { inner.serve().await.ok() });
+        let byes: Arc<Mutex<HashMap<String, String>>> = Arc::default();
+        let (d2, b2) = (dialogs.clone(), byes.clone());
+        tokio::spawn(async move {
+            let _endpoint = endpoint;
+            while let Some(mut tx) = incoming.recv().await {
+                if tx.original.method == Method::Bye {
+                    let reason = tx.original.header_value("Reason").unwrap_or_default();
+                    let call_id = tx
+                        .original
+                        .call_id_header()
+                        .map(|h| h.value().to_string())
+                        .unwrap_or_default();
+                    if let Ok(mut b) = b2.lock() {
+                        b.insert(call_id, reason);
+                    }
+                }
+                match d2.match_dialog(&tx) {
+                    Some(mut d) => {
+                        let _ = d.handle(&mut tx).await;
+                    }
+                    None if tx.original.method != Method::Ack => {
+                        tx.reply(StatusCode::CallTransactionDoesNotExist).await.ok();
+                    }
+                    None => {}
+                }
+            }
+        });
+        Ok(CallServer {
+            dialogs,
+            addr,
+            engine,
+            byes,
+            _cancel: cancel,
+        })
+    }
+
+    /// Places a call to `dnis` at the gateway `gw`, as CVP does: Cisco-Guid, App-Info naming the IVR service.
+    pub async fn call(
+        &self,
+        gw: SocketAddr,
+        dnis: &str,
+        guid: &str,
+        ivr: SocketAddr,
+    ) -> anyhow::Result<Leg> {
+        let (media, mut events) = self
+            .engine
+            .open(SessionConfig::new(Law::Ulaw))
+            .await
+            .context("caller media")?;
+        // The caller only listens; drain what its session reports.
+        tokio::spawn(async move { while events.recv().await.is_some() {} });
+        let local = media.local_addr();
+        let offer = format!(
+            "v=0\r\no=cvp 1 1 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\nm=audio {port} RTP/AVP 0 101\r\n\
+a=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=ptime:20\r\na=sendrecv\r\n",
+            ip = local.ip(),
+            port = local.port()
+        );
+        let (state_tx, states) = self.dialogs.new_dialog_state_channel();
+        let opt = InviteOption {
+            caller: rsipstack::sip::Uri::try_from(
+                format!("sip:4085550123@{}", self.addr).as_str(),
+            )?,
+            callee: rsipstack::sip::Uri::try_from(format!("sip:{dnis}@{gw}").as_str())?,
+            contact: rsipstack::sip::Uri::try_from(format!("sip:cvp@{}", self.addr).as_str())?,
+            content_type: Some("application/sdp".into()),
+            offer: Some(offer.into_bytes()),
+            headers: Some(vec![
+                Header::Other("Cisco-Guid".into(), guid.into()),
+                Header::Other(
+                    "App-Info".into(),
+                    format!("<{}:{}:8443>", ivr.ip(), ivr.port()),
+                ),
+            ]),
+            ..Default::default()
+        };
+        let (dialog, resp) = self
+            .dialogs
+            .do_invite(opt, state_tx)
+            .await
+            .map_err(|e| anyhow::anyhow!("invite: {e}"))?;
+        let status = resp
+            .as_ref()
+            .map(|r| u16::from(r.status_code.clone()))
+            .unwrap_or(0);
+        if let Some(r) = resp.as_ref().filter(|_| status == 200) {
+            if let Ok(n) = sdp::negotiate(&r.body, Codec::G711Ulaw, DtmfRelay::RtpNte) {
+                if let Some(remote) = n.remote {
+                    media.set_remote(remote);
+                }
+            }
+        }
+        let call_id = dialog.id().call_id.clone();
+        Ok(Leg {
+            dialog,
+            media,
+            status,
+            states,
+            call_id,
+            byes: self.byes.clone(),
+        })
+    }
+}
+
+impl Leg {
+    /// Hangs up (BYE from the call server).
+    pub async fn hangup(&self) {
+        self.dialog.bye().await.ok();
+    }
+
+    /// Waits up to `limit` for the gateway to end the leg; returns the BYE's Reason header.
+    pub async fn wait_gateway_bye(&mut self, limit: Duration) -> Option<String> {
+        let ended = tokio::time::timeout(limit, async {
+            while let Some(s) = self.states.recv().await {
+                if let DialogState::Terminated(_, reason) = s {
+                    return !matches!(reason, TerminatedReason::UacBye);
+                }
+            }
+            false
+        })
+        .await;
+        if ended != Ok(true) {
+            return None;
+        }
+        // The BYE was recorded before the dialog saw it.
+        self.byes
+            .lock()
+            .ok()
+            .and_then(|b| b.get(&self.call_id).cloned())
+    }
+}
