@@ -586,7 +586,13 @@ async fn file_urls_are_read_locally() {
 #[tokio::test]
 async fn bad_urls_are_rejected() {
     let s = fetcher().session();
-    for u in ["not a url", "ftp://127.0.0.1/x", "relative/doc.vxml", ""] {
+    for u in [
+        "not a url",
+        "ftp://127.0.0.1/x",
+        "relative/doc.vxml",
+        "",
+        "https://127.0.0.1/x",
+    ] {
         assert!(
             matches!(s.fetch(&get(u)).await.unwrap_err(), FetchError::BadUrl(_)),
             "{u:?}"

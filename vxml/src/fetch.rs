@@ -187,7 +187,13 @@ impl SessionFetcher {
         let max = self.shared.config.max_body_bytes;
         match url.scheme() {
             "file" => return file::read(&url, max).await,
-            "http" | "https" => {}
+            "http" => {}
+            "https" => {
+                return Err(FetchError::BadUrl(format!(
+                    "{}: https is not supported by this build (no tls)",
+                    req.url
+                )))
+            }
             other => {
                 return Err(FetchError::BadUrl(format!(
                     "{}: unsupported scheme {other:?}",
@@ -209,7 +215,7 @@ impl SessionFetcher {
                     let next = url.join(&location).map_err(|e| {
                         FetchError::BadUrl(format!("redirect from {url} to {location:?}: {e}"))
                     })?;
-                    if !matches!(next.scheme(), "http" | "https") {
+                    if next.scheme() != "http" {
                         return Err(FetchError::BadUrl(format!(
                             "redirect from {url} to unsupported {next}"
                         )));

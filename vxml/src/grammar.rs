@@ -31,6 +31,8 @@ use compile::Program;
 
 /// Complete parses tried (in preference order) when the preferred ones are rejected semantically.
 const MAX_PARSES: usize = 8;
+/// Longest input matched; longer input (no caller types this much) is a no-match.
+pub const MAX_INPUT_TOKENS: usize = 1024;
 
 /// Input mode of a grammar (SRGS 1.0 §4.6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -260,7 +262,8 @@ impl Grammar {
         self.program.mode
     }
 
-    /// Matches DTMF keys (`"123"`; whitespace ignored; without the termchar). A voice grammar never matches.
+    /// Matches DTMF keys (`"123"`; whitespace ignored; without the termchar). A voice grammar never matches, nor
+    /// does input longer than [`MAX_INPUT_TOKENS`].
     pub fn matches(&self, digits: &str) -> MatchResult {
         if self.program.mode == Mode::Voice {
             return MatchResult::NoMatch;
@@ -281,6 +284,9 @@ impl Grammar {
     }
 
     fn match_tokens(&self, tokens: &[&str]) -> MatchResult {
+        if tokens.len() > MAX_INPUT_TOKENS {
+            return MatchResult::NoMatch;
+        }
         let sep = match self.program.mode {
             Mode::Dtmf => "",
             Mode::Voice => " ",

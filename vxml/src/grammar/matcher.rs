@@ -28,6 +28,19 @@ struct TraceNode {
     prev: Option<Rc<TraceNode>>,
 }
 
+impl Drop for TraceNode {
+    /// Iterative, so a long trace cannot overflow the stack when dropped.
+    fn drop(&mut self) {
+        let mut next = self.prev.take();
+        while let Some(node) = next {
+            match Rc::try_unwrap(node) {
+                Ok(mut n) => next = n.prev.take(),
+                Err(_) => break,
+            }
+        }
+    }
+}
+
 /// Call stacks, hash-consed so a thread's stack is one integer and equal stacks compare equal.
 struct Stacks {
     /// Per stack id: (parent id, return pc, depth). Id 0 is the empty stack.

@@ -379,8 +379,10 @@ fn private_external_rule_is_a_link_problem() {
 #[test]
 fn adversarial_input_does_not_panic() {
     let g = Grammar::builtin("digits").unwrap();
-    let long: String = "1".repeat(5000);
+    let long: String = "1".repeat(MAX_INPUT_TOKENS);
     assert!(matches!(g.matches(&long), MatchResult::Complete { .. }));
+    let longer: String = "1".repeat(MAX_INPUT_TOKENS + 1);
+    assert_eq!(g.matches(&longer), MatchResult::NoMatch);
     assert_eq!(g.matches("1\u{0}é"), MatchResult::NoMatch);
     for xml in [
         "<grammar",
