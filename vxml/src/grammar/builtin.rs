@@ -271,7 +271,8 @@ impl Builtin {
                 let year: u32 = keys.get(0..4)?.parse().ok()?;
                 let month = keys.get(4..6)?;
                 let day = keys.get(6..8)?;
-                let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+                let leap = (year.is_multiple_of(4) && !year.is_multiple_of(100))
+                    || year.is_multiple_of(400);
                 if month == "02" && day == "29" && !leap {
                     return None;
                 }
