@@ -6,6 +6,7 @@ mod support;
 
 mod codec;
 mod gateway_ivr;
+mod gateway_ops;
 mod sip;
 mod sip_harness;
 mod prompt;

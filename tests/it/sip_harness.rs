@@ -47,6 +47,11 @@ impl Gateway {
     /// Starts `vxgate serve` with `extra` appended to a config that listens on a free port (UDP and TCP).
     /// `extra` may hold `[[dial_peer]]` entries and further `[services]`; `sip_extra` goes into `[sip]`.
     pub fn start(sip_extra: &str, extra: &str) -> Gateway {
+        Gateway::start_with(sip_extra, extra, 0)
+    }
+
+    /// Like [`Gateway::start`], waiting up to `drain_secs` for calls after SIGTERM.
+    pub fn start_with(sip_extra: &str, extra: &str, drain_secs: u64) -> Gateway {
         let port = free_port();
         let dir = tempfile::tempdir().expect("tempdir");
         let cfg = dir.path().join("gw.toml");
@@ -55,7 +60,7 @@ impl Gateway {
         );
         std::fs::write(&cfg, text).expect("write config");
         let mut child = Command::new(vxgate_bin())
-            .args(["serve", "--drain-secs", "0", "--config"])
+            .args(["serve", "--drain-secs", &drain_secs.to_string(), "--config"])
             .arg(&cfg)
             .env("RUST_LOG", "info,rsipstack=warn")
             .stdout(Stdio::piped())
@@ -88,6 +93,14 @@ impl Gateway {
             _dir: dir,
             stderr: Some(stderr),
         }
+    }
+
+    /// Sends SIGTERM: the gateway drains (new calls and OPTIONS get 503) and exits when its calls are over.
+    pub fn terminate(&self) {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill -TERM");
     }
 
     /// Stops the gateway and returns its log (stderr).

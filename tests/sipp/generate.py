@@ -280,3 +280,5 @@ ivr_call = f"""{HEAD}<!-- An IVR leg held for -d ms (the caller listens, keys no
 </scenario>
 """
 open("ivr_call.xml", "w").write(ivr_call)
+
+open("options_503.xml", "w").write(files["options.xml"].replace('<recv response="200">', '<recv response="503">').replace("200 OK with Allow and Accept.", "503 while the gateway drains, still with Allow and Accept.").replace('name="vxgate options"', 'name="vxgate options draining"'))

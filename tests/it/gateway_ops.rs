@@ -1,0 +1,107 @@
+//! Operating the gateway: `vxgate check` on config files, draining on SIGTERM.
+
+use std::process::Command;
+use std::time::Duration;
+
+use crate::sip_harness::{assert_sipp_ok, have_sipp, sipp, Gateway};
+use crate::support::vxgate_bin;
+
+#[test]
+fn check_lists_every_problem_with_its_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[sip]\nudp = \"127.0.0.1:99999\"\n\n[[dial_peer]]\ntag = 1401\nservice = \"bootstrap\"\nincoming_called_number = \"5417641401T\"\ncodec = \"g729\"\n\n[[dial_peer]]\ntag = 1401\nservice = \"ringtone\"\nincoming_called_number = \"91[9-1]\"\n",
+    )
+    .expect("write");
+    let out = Command::new(vxgate_bin())
+        .arg("check")
+        .arg(&bad)
+        .output()
+        .expect("run check");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let name = bad.display().to_string();
+    for (line, what) in [
+        (2, "99999"),
+        (8, "g729"),
+        (11, "duplicate dial-peer tag 1401"),
+        (13, "91[9-1]"),
+    ] {
+        assert!(
+            text.contains(&format!("{name}:{line}: ")) && text.contains(what),
+            "line {line} ({what}) missing:\n{text}"
+        );
+    }
+
+    let good = dir.path().join("good.toml");
+    std::fs::write(
+        &good,
+        "[[dial_peer]]\ntag = 7\nservice = \"ringtone\"\nincoming_called_number = \"9191....\"\n",
+    )
+    .expect("write");
+    let out = Command::new(vxgate_bin())
+        .arg("check")
+        .arg(&good)
+        .output()
+        .expect("run check");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("dial-peer 7 service ringtone"));
+}
+
+#[test]
+fn sigterm_drains_options_and_invites_get_503_calls_finish() {
+    if !have_sipp() {
+        eprintln!("skipped: sipp (sip-tester) is not installed");
+        return;
+    }
+    let gw = Gateway::start_with("", "", 20);
+    let addr = gw.addr;
+    let holder = std::thread::spawn(move || {
+        let local = crate::sip_harness::free_port();
+        Command::new("sipp")
+            .arg("-sf")
+            .arg(crate::sip_harness::scenario("basic_call.xml"))
+            .args([
+                "-s",
+                "91919191",
+                &addr.to_string(),
+                "-i",
+                "127.0.0.1",
+                "-p",
+                &local.to_string(),
+            ])
+            .args([
+                "-m",
+                "1",
+                "-d",
+                "3000",
+                "-nostdin",
+                "-timeout",
+                "20s",
+                "-timeout_error",
+            ])
+            .output()
+            .expect("run sipp")
+    });
+    std::thread::sleep(Duration::from_millis(800));
+    gw.terminate();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_sipp_ok(
+        &sipp(&gw, "options_503.xml", "x", &["-m", "1"]),
+        "options while draining",
+    );
+    assert_sipp_ok(
+        &sipp(&gw, "reject_503.xml", "92929292", &["-m", "1"]),
+        "invite while draining",
+    );
+    assert_sipp_ok(
+        &holder.join().expect("holder"),
+        "the call in progress finishes",
+    );
+}
