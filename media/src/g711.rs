@@ -12,11 +12,13 @@
 //! The slice functions require `input.len() == output.len()` and return [`LengthMismatch`] otherwise, without
 //! writing anything.
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 mod law;
 pub mod reference;
 pub mod scalar;
-#[cfg(target_arch = "x86_64")]
-mod x86;
 
 pub use law::{Law, ParseLawError};
 
@@ -105,14 +107,14 @@ pub fn decode_alaw(codes: &[u8], out: &mut [i16]) -> Result<(), LengthMismatch> 
 /// Converts µ-law codes to A-law by G.711 Table 3; `out.len()` must equal `src.len()`.
 pub fn ulaw_to_alaw(src: &[u8], out: &mut [u8]) -> Result<(), LengthMismatch> {
     check(src.len(), out.len())?;
-    scalar::ulaw_to_alaw(src, out);
+    simd::ulaw_to_alaw(src, out);
     Ok(())
 }
 
 /// Converts A-law codes to µ-law by G.711 Table 4; `out.len()` must equal `src.len()`.
 pub fn alaw_to_ulaw(src: &[u8], out: &mut [u8]) -> Result<(), LengthMismatch> {
     check(src.len(), out.len())?;
-    scalar::alaw_to_ulaw(src, out);
+    simd::alaw_to_ulaw(src, out);
     Ok(())
 }
 
@@ -146,7 +148,8 @@ pub fn transcode(from: Law, to: Law, src: &[u8], out: &mut [u8]) -> Result<(), L
     }
 }
 
-/// The instruction set the slice functions use on this CPU: `"avx2"`, `"neon"` or `"scalar"`.
+/// The instruction set the slice functions use on this CPU: `"avx512vbmi"` (AVX-512 BW + VBMI), `"avx2"`,
+/// `"neon"` or `"scalar"`.
 pub fn cpu_features() -> &'static str {
     simd::name()
 }
@@ -154,10 +157,32 @@ pub fn cpu_features() -> &'static str {
 /// The widest kernel set of this build and CPU; every function handles any length and falls back to scalar.
 #[cfg(target_arch = "x86_64")]
 mod simd {
-    pub use super::x86::{decode_alaw, decode_ulaw, encode_alaw, encode_ulaw};
+    use super::{avx2, avx512, scalar};
+
+    macro_rules! pick {
+        ($name:ident, $in:ty, $out:ty, $avx2:path) => {
+            pub fn $name(src: &[$in], out: &mut [$out]) {
+                if avx512::available() {
+                    avx512::$name(src, out)
+                } else {
+                    $avx2(src, out)
+                }
+            }
+        };
+    }
+
+    pick!(encode_ulaw, i16, u8, avx2::encode_ulaw);
+    pick!(encode_alaw, i16, u8, avx2::encode_alaw);
+    pick!(decode_ulaw, u8, i16, avx2::decode_ulaw);
+    pick!(decode_alaw, u8, i16, avx2::decode_alaw);
+    // A 256-byte table already runs near a load per byte; AVX2 has no 128-entry byte lookup to beat it.
+    pick!(ulaw_to_alaw, u8, u8, scalar::ulaw_to_alaw);
+    pick!(alaw_to_ulaw, u8, u8, scalar::alaw_to_ulaw);
 
     pub fn name() -> &'static str {
-        if super::x86::available() {
+        if avx512::available() {
+            "avx512vbmi"
+        } else if avx2::available() {
             "avx2"
         } else {
             "scalar"
@@ -168,7 +193,9 @@ mod simd {
 /// No SIMD kernels for this architecture: the scalar path.
 #[cfg(not(target_arch = "x86_64"))]
 mod simd {
-    pub use super::scalar::{decode_alaw, decode_ulaw, encode_alaw, encode_ulaw};
+    pub use super::scalar::{
+        alaw_to_ulaw, decode_alaw, decode_ulaw, encode_alaw, encode_ulaw, ulaw_to_alaw,
+    };
 
     pub fn name() -> &'static str {
         "scalar"

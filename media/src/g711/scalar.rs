@@ -88,12 +88,12 @@ static ULAW_TO_ALAW: [u8; 256] = build_table!(256, u8, ulaw_to_alaw_entry, u8);
 /// G.711 Table 4 expanded to every A-law code.
 static ALAW_TO_ULAW: [u8; 256] = build_table!(256, u8, alaw_to_ulaw_entry, u8);
 
-const fn ulaw_to_alaw_entry(code: u8) -> u8 {
+pub(crate) const fn ulaw_to_alaw_entry(code: u8) -> u8 {
     let a_number = reference::ULAW_TO_ALAW_NUMBER[(!code & 0x7F) as usize];
     ((code & 0x80) | (a_number - 1)) ^ 0x55
 }
 
-const fn alaw_to_ulaw_entry(code: u8) -> u8 {
+pub(crate) const fn alaw_to_ulaw_entry(code: u8) -> u8 {
     let mu_number = reference::ALAW_TO_ULAW_NUMBER[((code ^ 0x55) & 0x7F) as usize];
     (code & 0x80) | (!mu_number & 0x7F)
 }
