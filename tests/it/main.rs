@@ -14,3 +14,4 @@ mod fetch;
 mod rtp;
 mod vxml;
 mod w3c;
+mod dtmf;

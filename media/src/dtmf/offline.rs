@@ -238,7 +238,7 @@ fn guess_te_pt(s: &Stream<'_>) -> Option<u8> {
         let (pt, payload) = (p.pt, p.payload);
         let ok = (96..=127).contains(&pt)
             && !payload.is_empty()
-            && payload.len() % 4 == 0
+            && payload.len().is_multiple_of(4)
             && payload.len() <= 16;
         let e = candidates.entry(pt).or_insert(true);
         *e &= ok;

@@ -46,7 +46,7 @@ impl TelephoneEvent {
     /// Parses a payload of one or more blocks (§2.5.2.4). Fails on an empty payload or one whose length is not a
     /// multiple of 4.
     pub fn parse_all(bytes: &[u8]) -> Result<TelephoneEvents<'_>, DtmfError> {
-        if bytes.is_empty() || bytes.len() % Self::LEN != 0 {
+        if bytes.is_empty() || !bytes.len().is_multiple_of(Self::LEN) {
             return Err(DtmfError::BadLength { len: bytes.len() });
         }
         Ok(TelephoneEvents { rest: bytes })

@@ -254,7 +254,7 @@ impl Rfc4733Receiver {
                 && digit == ev.digit
                 && ev.ended != Ended::EndBit
                 && ts_after(ts, ev.seg_ts)
-                && gap % SEGMENT == 0
+                && gap.is_multiple_of(SEGMENT)
             {
                 ev.before = ev.before.saturating_add(gap);
                 ev.seg_ts = ts;
