@@ -141,16 +141,23 @@ fn interpret_native(
     result
 }
 
+/// The SISR evaluator. The parse's events are first rebuilt into a tree of rule activations; each activation then
+/// runs as one function in which its tags follow each other (so a `var` declared by one tag is seen by the later
+/// tags of the same rule, as SISR 1.0 §6.2 scopes them), with its child activations evaluated first.
 const PRELUDE: &str = r#"
 (function () {
   var cache = new Map();
   function compile(src) {
     var f = cache.get(src);
-    if (!f) { f = new Function('__scope', 'with (__scope) {\n' + src + '\n}'); cache.set(src, f); }
+    if (!f) {
+      if (cache.size > 512) cache.clear();
+      f = new Function('__vxgate_scope', '__vxgate_apply', 'with (__vxgate_scope) {\n' + src + '\n}');
+      cache.set(src, f);
+    }
     return f;
   }
   function frame(name, sep) {
-    var f = { name: name, tokens: [], tagged: false, latest: undefined, latestMeta: undefined };
+    var f = { name: name, tokens: [], latest: undefined, latestMeta: undefined };
     var rules = {}, meta = {};
     Object.defineProperty(rules, 'latest', { value: function () { return f.latest; }, enumerable: false, writable: true, configurable: true });
     Object.defineProperty(meta, 'current', { value: function () { return { text: f.tokens.join(sep), score: 1.0 }; }, enumerable: false, writable: true, configurable: true });
@@ -161,32 +168,62 @@ const PRELUDE: &str = r#"
     f.scope = scope; f.rules = rules; f.meta = meta;
     return f;
   }
+  function evaluate(a, tags, sep) {
+    var f = frame(a.name, sep);
+    var batches = [[]], src = '__vxgate_apply(0);\n', tagged = false;
+    for (var i = 0; i < a.steps.length; i++) {
+      var step = a.steps[i];
+      if (step[0] === 'g') {
+        tagged = true;
+        src += tags[step[1]] + '\n;__vxgate_apply(' + batches.length + ');\n';
+        batches.push([]);
+      } else {
+        if (step[0] === 'c') step.push(evaluate(step[1], tags, sep));
+        batches[batches.length - 1].push(step);
+      }
+    }
+    var apply = function (k) {
+      var batch = batches[k];
+      for (var j = 0; j < batch.length; j++) {
+        var st = batch[j];
+        if (st[0] === 't') { f.tokens.push(st[1]); continue; }
+        var child = st[2], meta = { text: child.text, score: 1.0 };
+        for (var n = 0; n < child.tokens.length; n++) f.tokens.push(child.tokens[n]);
+        if (st[1].name !== null) {
+          f.rules[st[1].name] = child.value;
+          f.meta[st[1].name] = meta;
+          f.scope['$' + st[1].name] = child.value;
+        }
+        f.latest = child.value; f.latestMeta = meta;
+      }
+    };
+    compile(src)(f.scope, apply);
+    var text = f.tokens.join(sep), value;
+    if (a.hasNative) value = a.native;
+    else if (tagged) value = f.scope.out;
+    else if (f.latest !== undefined) value = f.latest;
+    else value = text;
+    return { value: value, text: text, tokens: f.tokens };
+  }
   globalThis.__vxgate_sisr = function (events, tags, names, sep) {
-    var stack = [], result = null;
+    var stack = [], root = null;
     for (var i = 0; i < events.length; i++) {
-      var ev = events[i], f;
+      var ev = events[i], top = stack[stack.length - 1];
       switch (ev[0]) {
-        case 'e': stack.push(frame(names[ev[1]], sep)); break;
-        case 't': for (var j = 0; j < stack.length; j++) stack[j].tokens.push(ev[1]); break;
-        case 'g': f = stack[stack.length - 1]; f.tagged = true; compile(tags[ev[1]])(f.scope); break;
+        case 'e':
+          var a = { name: names[ev[1]], steps: [], hasNative: false, native: undefined };
+          if (top) top.steps.push(['c', a]); else root = a;
+          stack.push(a);
+          break;
+        case 't': top.steps.push(['t', ev[1]]); break;
+        case 'g': top.steps.push(['g', ev[1]]); break;
         case 'x':
-          f = stack.pop();
-          var v, text = f.tokens.join(sep);
-          if (ev.length > 1) v = ev[1];
-          else if (f.tagged) v = f.scope.out;
-          else if (f.latest !== undefined) v = f.latest;
-          else v = text;
-          if (stack.length === 0) { result = v; }
-          else {
-            var p = stack[stack.length - 1];
-            p.rules[f.name] = v;
-            p.meta[f.name] = { text: text, score: 1.0 };
-            p.scope['$' + f.name] = v;
-            p.latest = v; p.latestMeta = { text: text, score: 1.0 };
-          }
+          var done = stack.pop();
+          if (ev.length > 1) { done.hasNative = true; done.native = ev[1]; }
           break;
       }
     }
+    var result = root ? evaluate(root, tags, sep).value : null;
     return JSON.stringify(result === undefined ? null : result);
   };
 })();

@@ -183,6 +183,27 @@ fn sisr_literals_scripts_and_rule_references() {
 }
 
 #[test]
+fn sisr_vars_are_shared_by_the_tags_of_a_rule() {
+    // A common SISR idiom: accumulate across a repeat in rule-scoped variables.
+    let g = srgs(
+        r##"<rule id="main"><tag>var total = 0; var n = 0;</tag>
+             <item repeat="1-"><ruleref uri="#d"/><tag>total = total * 10 + rules.d; n++;</tag></item>
+             <tag>out.total = total; out.count = n; out.text = meta.current().text;</tag></rule>
+           <rule id="d"><one-of><item>1<tag>out = 1</tag></item><item>2<tag>out = 2</tag></item></one-of></rule>"##,
+    );
+    assert_eq!(
+        complete(&g, "2121").0,
+        json!({"total": 2121, "count": 4, "text": "2121"})
+    );
+    // Variables do not leak into another activation of the same rule.
+    let g = srgs(
+        r##"<rule id="main"><ruleref uri="#c"/><ruleref uri="#c"/><tag>out = [rules.latest()]</tag></rule>
+           <rule id="c">1<tag>var seen = typeof seen === 'undefined' ? 'fresh' : 'leaked'; out = seen;</tag></rule>"##,
+    );
+    assert_eq!(complete(&g, "11").0, json!(["fresh"]));
+}
+
+#[test]
 fn sisr_script_error_is_no_interpretation() {
     let g = srgs(r#"<rule id="main">1<tag>out = (;</tag></rule>"#);
     assert_eq!(g.matches("1"), MatchResult::NoMatch);
