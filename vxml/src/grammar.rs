@@ -9,6 +9,7 @@
 //! A voice-mode grammar is kept (so documents using one still load) but never matches DTMF: the interpreter reports
 //! voice input as unavailable.
 
+mod abnf;
 mod ast;
 mod builtin;
 mod compile;
@@ -137,8 +138,10 @@ impl Grammar {
         Grammar::from_doc(doc, BTreeMap::new())
     }
 
-    /// An SRGS 1.0 XML grammar: a fetched document, or the XML of an inline `<grammar>` element. `base_url` is the
-    /// document's URL (the base for relative rulerefs and the name in messages).
+    /// An SRGS 1.0 grammar: a fetched document, or the XML of an inline `<grammar>` element. `base_url` is the
+    /// document's URL (the base for relative rulerefs and the name in messages). The XML form is the norm; the
+    /// ABNF form (`#ABNF 1.0;`, SRGS §4) is recognised by its header, as a document or as the text of an inline
+    /// `<grammar>` element.
     pub fn parse_srgs(xml: &str, base_url: &str) -> Result<Grammar, GrammarError> {
         let doc = srgs::parse(xml, base_url)?;
         Grammar::from_doc(doc, BTreeMap::new())

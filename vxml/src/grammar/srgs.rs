@@ -24,11 +24,12 @@ pub(crate) fn parse(src: &str, base_url: &str) -> Result<Doc, GrammarError> {
         base_url
     };
     let err = |what: String| GrammarError::new(name, what);
-    if src.trim_start().starts_with("#ABNF") {
-        return Err(err(
-            "the abnf form of srgs (application/srgs) is not supported; use the xml form (application/srgs+xml)"
-                .to_string(),
-        ));
+    if src
+        .trim_start_matches('\u{feff}')
+        .trim_start()
+        .starts_with("#ABNF")
+    {
+        return super::abnf::parse(src, base_url);
     }
     let root = xml::parse(src).map_err(err)?;
     if root.local_name() != "grammar" {
@@ -36,6 +37,11 @@ pub(crate) fn parse(src: &str, base_url: &str) -> Result<Doc, GrammarError> {
             "line {}: root element is <{}>, expected <grammar>",
             root.line, root.name
         )));
+    }
+    // An inline ABNF grammar in a VoiceXML `<grammar type="application/srgs">` element.
+    let only_text = root.children.iter().all(|c| matches!(c, Node::Text(_)));
+    if only_text && root.text().trim_start().starts_with("#ABNF") {
+        return super::abnf::parse(&root.text(), base_url);
     }
     let base = match root.attr("xml:base") {
         Some(b) => crate::fetch::resolve(base_url, b).map_err(|e| err(e.to_string()))?,
@@ -56,7 +62,7 @@ pub(crate) fn parse(src: &str, base_url: &str) -> Result<Doc, GrammarError> {
         .is_some_and(|f| f.trim().starts_with("semantics/1.0-literals"));
     let reader = Reader {
         mode,
-        literals,
+        tags: TagReader { literals },
         base: &base,
         name,
     };
@@ -98,18 +104,24 @@ pub(crate) fn parse(src: &str, base_url: &str) -> Result<Doc, GrammarError> {
         mode,
         rules,
     };
+    check_doc(&doc).map_err(err)?;
+    Ok(doc)
+}
+
+/// Checks that the root rule and every local reference name a defined rule.
+pub(crate) fn check_doc(doc: &Doc) -> Result<(), String> {
     if let Some(r) = &doc.root {
         if doc.rule(r).is_none() {
-            return Err(err(format!("root rule {r:?} is not defined")));
+            return Err(format!("root rule {r:?} is not defined"));
         }
     }
     if doc.rules.is_empty() {
-        return Err(err("the grammar defines no rule".to_string()));
+        return Err("the grammar defines no rule".to_string());
     }
     for rule in &doc.rules {
-        check_local_refs(&doc, &rule.id, &rule.body).map_err(err)?;
+        check_local_refs(doc, &rule.id, &rule.body)?;
     }
-    Ok(doc)
+    Ok(())
 }
 
 fn check_local_refs(doc: &Doc, rule: &str, e: &Expansion) -> Result<(), String> {
@@ -127,9 +139,35 @@ fn check_local_refs(doc: &Doc, rule: &str, e: &Expansion) -> Result<(), String> 
 
 struct Reader<'a> {
     mode: Mode,
-    literals: bool,
+    tags: TagReader,
     base: &'a str,
     name: &'a str,
+}
+
+/// Reads `<tag>` content (shared by the XML and ABNF forms).
+pub(crate) struct TagReader {
+    /// The grammar's tag-format is `semantics/1.0-literals`: every tag is a literal.
+    pub literals: bool,
+}
+
+impl TagReader {
+    pub(crate) fn tag(&self, text: &str) -> Tag {
+        let t = text.trim();
+        if self.literals {
+            return Tag::Literal(t.to_string());
+        }
+        // `'x'`, and the common `out = 'x';` / `$ = "x"`, need no script engine.
+        let assigned = t
+            .strip_prefix("out")
+            .or_else(|| t.strip_prefix('$'))
+            .map(str::trim_start)
+            .and_then(|r| r.strip_prefix('='))
+            .filter(|r| !r.starts_with('='));
+        match string_literal(assigned.unwrap_or(t)) {
+            Some(s) => Tag::Literal(s),
+            None => Tag::Script(t.to_string()),
+        }
+    }
 }
 
 impl Reader<'_> {
@@ -181,7 +219,7 @@ impl Reader<'_> {
                             Mode::Dtmf => seq.extend(self.tokens(c, &t)?),
                         }
                     }
-                    "tag" => seq.push(Expansion::Tag(self.tag(&c.text()))),
+                    "tag" => seq.push(Expansion::Tag(self.tags.tag(&c.text()))),
                     "example" | "meta" | "metadata" => {}
                     other => {
                         return Err(self.err(c, format!("unexpected <{other}> inside <{}>", e.name)))
@@ -309,24 +347,6 @@ impl Reader<'_> {
             }
         }
     }
-
-    fn tag(&self, text: &str) -> Tag {
-        let t = text.trim();
-        if self.literals {
-            return Tag::Literal(t.to_string());
-        }
-        // `'x'`, and the common `out = 'x';` / `$ = "x"`, need no script engine.
-        let assigned = t
-            .strip_prefix("out")
-            .or_else(|| t.strip_prefix('$'))
-            .map(str::trim_start)
-            .and_then(|r| r.strip_prefix('='))
-            .filter(|r| !r.starts_with('='));
-        match string_literal(assigned.unwrap_or(t)) {
-            Some(s) => Tag::Literal(s),
-            None => Tag::Script(t.to_string()),
-        }
-    }
 }
 
 /// `'x'`, `"x"` (optionally followed by `;`) without escapes: the string; anything else is a script.
@@ -344,7 +364,7 @@ fn string_literal(t: &str) -> Option<String> {
 }
 
 /// SRGS §2.5 `repeat`: `n`, `n-m`, `n-`.
-fn parse_repeat(s: &str) -> Result<(u32, Option<u32>), String> {
+pub(crate) fn parse_repeat(s: &str) -> Result<(u32, Option<u32>), String> {
     let num = |x: &str| {
         x.trim()
             .parse::<u32>()
@@ -395,12 +415,7 @@ mod tests {
 
     #[test]
     fn literal_assignments_skip_the_script_engine() {
-        let r = Reader {
-            mode: Mode::Dtmf,
-            literals: false,
-            base: "",
-            name: "t",
-        };
+        let r = TagReader { literals: false };
         assert_eq!(r.tag(" out = 'a'; "), Tag::Literal("a".into()));
         assert_eq!(r.tag("$=\"b\""), Tag::Literal("b".into()));
         assert_eq!(r.tag("out == 'a'"), Tag::Script("out == 'a'".into()));

@@ -551,6 +551,7 @@ fn mutation_fuzz_never_panics() {
     let seeds = [
         r##"<grammar xmlns="http://www.w3.org/2001/06/grammar" mode="dtmf" root="r"><rule id="r"><item repeat="1-3"><one-of><item>1<tag>out.a='x'</tag></item><item>2 <ruleref uri="#s"/></item></one-of></item><ruleref special="GARBAGE"/>#</rule><rule id="s"><item repeat="0-">3</item><tag>out = rules.latest()</tag></rule></grammar>"##,
         r##"<grammar mode="dtmf" root="r" tag-format="semantics/1.0-literals"><rule id="r"><ruleref uri="builtin:dtmf/digits?minlength=1;maxlength=3"/><item repeat="0-1">*<tag>star</tag></item></rule></grammar>"##,
+        "#ABNF 1.0;\nmode dtmf; root $r; /* c */\n$r = ($d<1-3> | [*] $<#d>) {out = 1} // x\n; $d = 1 | \"2\" | {!{ out='3' }!} 3 ;",
     ];
     let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut next = move || {
@@ -559,7 +560,7 @@ fn mutation_fuzz_never_panics() {
         state ^= state << 17;
         state
     };
-    let alphabet = b"<>/=\"' #*0123456789ABCDrule item one-of repeat-";
+    let alphabet = b"<>/=\"' #*0123456789ABCDrule item one-of repeat-$;|()[]{}!";
     let keys = b"0123456789*#ABCD";
     for round in 0..400 {
         let mut bytes = seeds[round % seeds.len()].as_bytes().to_vec();
@@ -584,5 +585,115 @@ fn mutation_fuzz_never_panics() {
                 let _ = g.matches(&input);
             }
         }
+    }
+}
+
+#[test]
+fn abnf_dtmf_grammar() {
+    let src = r#"#ABNF 1.0 UTF-8;
+        mode dtmf;
+        root $pin;
+        tag-format <semantics/1.0>;
+        // a comment; with a semicolon
+        /* and a block comment */
+        meta "author" is 'a; b';
+        $digit = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
+        public $pin = $digit<4> [ "*" $<builtin:dtmf/digits?length=2> {out.ext = rules.digits} ] {out.pin = meta.current().text.substr(0, 4)};
+        private $unused = /2/ 1 | /1/ (2 3)<1-> $NULL | $VOID;
+    "#;
+    let g = Grammar::parse_srgs(src, "http://h/pin.gram").unwrap();
+    assert_eq!(g.mode(), Mode::Dtmf);
+    assert_eq!(complete(&g, "1234").0, json!({"pin": "1234"}));
+    assert_eq!(g.matches("1234*5"), MatchResult::Partial);
+    assert_eq!(
+        complete(&g, "1234*56").0,
+        json!({"pin": "1234", "ext": "56"})
+    );
+    assert_eq!(g.matches("12a"), MatchResult::NoMatch);
+}
+
+#[test]
+fn abnf_inline_in_a_voicexml_grammar_element() {
+    // VoiceXML IR 334 style: `{$ = "alpha"}` in an inline ABNF grammar (here in DTMF mode).
+    let src = r#"<grammar type="application/srgs" version="1.0">#ABNF 1.0 UTF-8;
+      language en;
+      mode dtmf;
+      root $CityName;
+      $CityName = 1 2 {$ = "alpha"};
+      </grammar>"#;
+    let g = Grammar::parse_srgs(src, "file:///t/334.vxml").unwrap();
+    assert_eq!(complete(&g, "12").0, json!("alpha"));
+}
+
+#[test]
+fn abnf_errors_name_the_grammar_and_line() {
+    for (src, needle) in [
+        ("#ABNF 2.0;\nroot $a; $a = x;", "2.0"),
+        ("#ABNF 1.0;\nmode dtmf;\n$a = 1 | x;", "line 3"),
+        ("#ABNF 1.0;\n$a = (1 | 2;", "')'"),
+        ("#ABNF 1.0;\n$a = 1", "';'"),
+        ("#ABNF 1.0;\nroot $b;\n$a = 1;", "\"b\""),
+        ("#ABNF 1.0;\n$a = $c;", "#c"),
+        ("#ABNF 1.0;\n$a = {unterminated;", "tag"),
+        ("#ABNF 1.0;\n$a = 1<3-1>;", "3-1"),
+        ("#ABNF 1.0;\n$a = 1;\n$a = 2;", "twice"),
+        ("#ABNF 1.0;\nmode keys;", "keys"),
+        ("#ABNF 1.0\n$a = 1;", "header"),
+    ] {
+        let e = Grammar::parse_srgs(src, "http://h/g.gram").unwrap_err();
+        let s = e.to_string();
+        assert!(
+            s.contains("http://h/g.gram") && s.contains(needle),
+            "{src:?}: {s}"
+        );
+    }
+}
+
+#[test]
+fn w3c_srgs10_conformance_abnf() {
+    let cases = [
+        (
+            "conformance-1.gram",
+            &["please", "call", "Jean", "Francois"][..],
+            true,
+        ),
+        ("conformance-1.gram", &["Dominic", "thanks"][..], true),
+        ("conformance-1.gram", &["please", "Dominic"][..], false),
+        (
+            "conformance-2.gram",
+            &["please", "call", "Jean", "Francois"][..],
+            true,
+        ),
+    ];
+    let mut ran = 0;
+    for (file, input, accept) in cases {
+        let Some(src) = w3c(&format!("srgs10/{file}")) else {
+            continue;
+        };
+        let g = Grammar::parse_srgs(&src, &format!("file:///w3c/srgs10/{file}")).unwrap();
+        let got = g.matches_tokens(input);
+        assert_eq!(
+            matches!(got, MatchResult::Complete { .. }),
+            accept,
+            "{file} {input:?}: {got:?}"
+        );
+        ran += 1;
+    }
+    if let Some(src) = w3c("srgs10/conformance-5.gram") {
+        let e = Grammar::parse_srgs(&src, "file:///w3c/srgs10/conformance-5.gram").unwrap_err();
+        assert!(e.to_string().contains("doesnotexist"), "{e}");
+        ran += 1;
+    }
+    if let Some(src) = w3c("srgs10/conformance-6.gram") {
+        // References an XML grammar that is not in the folder: parses, and asks for it.
+        let g = Grammar::parse_srgs(&src, "file:///w3c/srgs10/conformance-6.gram").unwrap();
+        assert_eq!(
+            g.external_refs(),
+            vec!["file:///w3c/srgs10/politeness.grxml"]
+        );
+        ran += 1;
+    }
+    if w3c("srgs10/conformance-1.gram").is_some() {
+        assert_eq!(ran, 6);
     }
 }
