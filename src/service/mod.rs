@@ -3,19 +3,21 @@
 //! Each service runs inside its call's task and returns how it wants the call ended; a BYE from the peer simply
 //! drops the service future. Local media (ringback, error tone, critical_error) is synthesized once at start.
 
+mod local_pool;
 pub mod newcall;
 pub mod tones;
+mod vxml_driver;
 
 use std::sync::Arc;
 
 use tracing::{info, warn};
 use vxgate_media::engine::{EngineConfig, MediaEngine, MediaEvent};
 use vxgate_vxml::fetch::{FetchConfig, Fetcher};
-use vxgate_vxml::request::{FetchKind, FetchRequest, Method};
 
 use crate::call::{CallEnv, CallMedia};
 use crate::dialpeer::{DialPeer, ServiceKind};
 use crate::sip::{CallIdentity, Q850Cause};
+pub use vxml_driver::VxmlEnd;
 
 /// Resources the services share.
 pub struct ServiceEnv {
@@ -25,6 +27,8 @@ pub struct ServiceEnv {
     pub fetcher: Fetcher,
     /// Local media.
     pub local: tones::LocalMedia,
+    /// Threads that run the interpreters (QuickJS is single-threaded).
+    pub vxml: local_pool::LocalPool,
 }
 
 impl ServiceEnv {
@@ -43,10 +47,13 @@ impl ServiceEnv {
         })
         .map_err(|e| anyhow::anyhow!("cannot build the http client: {e}"))?;
         let local = tones::LocalMedia::load(config.services.media_dir.as_deref());
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let vxml = local_pool::LocalPool::new(threads)?;
         Ok(ServiceEnv {
             engine,
             fetcher,
             local,
+            vxml,
         })
     }
 }
@@ -132,31 +139,42 @@ async fn bootstrap(
         Err(e) => return recovery(ctx, events, &e.to_string()).await,
     };
     info!(url = %url, "bootstrap: new-call request to the ivr service");
-    let fetcher = ctx.env.services.fetcher.session();
-    let req = FetchRequest {
-        url,
-        method: Method::Get,
-        body: None,
-        timeout: ctx.env.config.services.fetch_timeout,
-        maxage: None,
-        maxstale: None,
-        kind: FetchKind::Document,
+    let (run_ctx, mut run_events) = (
+        ctx.clone(),
+        std::mem::replace(events, tokio::sync::mpsc::channel(1).1),
+    );
+    // The interpreter runs on a worker thread; its logs stay in this call's span.
+    let span = tracing::Span::current();
+    let done = ctx.env.services.vxml.spawn(move || {
+        tracing::Instrument::instrument(
+            async move {
+                let end = vxml_driver::run(&run_ctx, &url, &mut run_events).await;
+                (end, run_events)
+            },
+            span,
+        )
+    });
+    let Ok((end, back)) = done.await else {
+        return ServiceEnd {
+            cause: Q850Cause::TEMPORARY_FAILURE,
+            why: "interpreter pool stopped".into(),
+        };
     };
-    match fetcher.fetch(&req).await {
-        Ok(resp) => {
-            info!(
-                status = resp.status,
-                bytes = resp.body.len(),
-                "bootstrap: first page fetched"
-            );
-            // The VoiceXML interpreter is not wired yet: hold the leg until the call server ends it.
-            std::future::pending::<()>().await;
-            ServiceEnd {
-                cause: Q850Cause::NORMAL_CLEARING,
-                why: "unreachable".into(),
-            }
-        }
-        Err(e) => recovery(ctx, events, &e.event_name()).await,
+    *events = back;
+    match end {
+        VxmlEnd::Exit => ServiceEnd {
+            cause: Q850Cause::NORMAL_CLEARING,
+            why: "application exited".into(),
+        },
+        VxmlEnd::Disconnect => ServiceEnd {
+            cause: Q850Cause::NORMAL_CLEARING,
+            why: "application disconnected".into(),
+        },
+        VxmlEnd::MediaGone => ServiceEnd {
+            cause: Q850Cause::TEMPORARY_FAILURE,
+            why: "media session lost".into(),
+        },
+        VxmlEnd::Error(name) => recovery(ctx, events, &name).await,
     }
 }
 

@@ -26,6 +26,37 @@ fn ivr() -> (tokio::runtime::Runtime, SampleIvr) {
 }
 
 #[test]
+fn ivr_leg_rtp_dtmf_digits_reach_the_ivr_service() {
+    require_sipp!();
+    let (_rt, ivr) = ivr();
+    let gw = Gateway::start("", "");
+    let port = ivr.addr().port().to_string();
+    let out = sipp(
+        &gw,
+        "ivr_dtmf.xml",
+        "541764140144",
+        &["-m", "1", "-set", "ivr_port", &port],
+    );
+    let log = gw.stop();
+    assert_sipp_ok(&out, "ivr leg");
+    let reqs = ivr.requests();
+    let new_call = reqs
+        .iter()
+        .find(|r| r.param("MSG_TYPE") == Some("CALL_NEW"))
+        .expect("new-call request");
+    assert_eq!(new_call.param("CALL_DNIS"), Some("541764140144"));
+    assert_eq!(
+        new_call.param("CALL_ID"),
+        Some("8B82AD85F07B11DC80250013192D1650")
+    );
+    assert_eq!(new_call.param("CALL_ANI"), Some("4085550123"));
+    let digits = reqs
+        .iter()
+        .find_map(|r| r.param("digits").map(str::to_string));
+    assert_eq!(digits.as_deref(), Some("2345"), "requests: {reqs:?}\n{log}");
+}
+
+#[test]
 fn ivr_stall_past_fetch_timeout_is_bye_with_cause_38() {
     require_sipp!();
     let (_rt, ivr) = ivr();
@@ -109,4 +140,23 @@ fn two_hundred_concurrent_ivr_calls_zero_failures() {
         &out,
         &format!("200 concurrent\n{}", &log[log.len().saturating_sub(4000)..]),
     );
+}
+
+#[test]
+fn demo_runs_the_four_legs() {
+    let out = std::process::Command::new(crate::support::vxgate_bin())
+        .args(["demo", "--stall-secs", "8"])
+        .output()
+        .expect("run vxgate demo");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("digits 5432 reached the IVR service"),
+        "{text}"
+    );
+    assert!(text.contains("Q.850;cause=38"), "{text}");
 }

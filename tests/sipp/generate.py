@@ -201,8 +201,9 @@ def dtmf(d):
   <pause milliseconds="400"/>
 """
 ivr_files["ivr_dtmf.xml"] = f"""{HEAD}<!-- The CVP IVR leg: the call server sends the caller to the gateway (DNIS = label + correlation id, App-Info =
-     the IVR service, -set ivr_port N), the gateway's bootstrap fetches the first page, the caller keys 5432 as
-     RFC 2833/4733 telephone-events (SIPp's shipped captures, payload type 101) and the call server hangs up after
+     the IVR service, -set ivr_port N), the gateway's bootstrap fetches the first page, the caller keys 2345 as
+     RFC 2833/4733 telephone-events (SIPp's shipped captures, payload type 101: one stream, so the digits go in
+     capture order) and the call server hangs up after
      the submit. The digits must reach the IVR service. -->
 <scenario name="vxgate ivr leg with rtp dtmf">
   <Global variables="ivr_port"/>
@@ -213,7 +214,7 @@ ivr_files["ivr_dtmf.xml"] = f"""{HEAD}<!-- The CVP IVR leg: the call server send
 {ack()}
   </send>
   <pause milliseconds="1500"/>
-{dtmf(5)}{dtmf(4)}{dtmf(3)}{dtmf(2)}  <pause milliseconds="2500"/>
+{dtmf(2)}{dtmf(3)}{dtmf(4)}{dtmf(5)}  <pause milliseconds="2500"/>
 {bye()}  <Reference variables="m,d,ivr_port"/>
 </scenario>
 """

@@ -314,10 +314,13 @@ async fn handle(
     </block>
   </form>
   <form id="Queue">
-    <block>
+    <property name="timeout" value="1s"/>
+    <field name="hold" type="digits?length=1">
       <prompt bargein="false"><audio src="{media}/holdmusic.wav"/></prompt>
-      <goto next="#Queue"/>
-    </block>
+      <noinput><reprompt/></noinput>
+      <nomatch><reprompt/></nomatch>
+      <filled><clear namelist="hold"/></filled>
+    </field>
   </form>
 </vxml>"##,
                 digits = xml_escape(digits)

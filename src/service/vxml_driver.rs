@@ -1,0 +1,223 @@
+//! Runs VoiceXML for one call: drives a [`vxgate_vxml::Session`] with the call's media and the HTTP fetcher.
+//!
+//! The interpreter is sans-IO; this is its platform. Fetches run as tasks (so a caller's BYE or a DTMF digit is never
+//! stuck behind an HTTP request), audio prompts are fetched once and converted to the call's G.711 law through the
+//! shared prompt cache, digits from the media engine go back as `Input::Dtmf`, and the session's timers are slept on.
+
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use tracing::{info, warn};
+use vxgate_media::engine::MediaEvent;
+use vxgate_media::g711::Law;
+use vxgate_media::prompt::{self, CacheKey, Prompt, PromptCache};
+use vxgate_vxml::fetch::SessionFetcher;
+use vxgate_vxml::io::{BargeInType, EndReason, Input, Output, PromptItem, TransferOutcome};
+use vxgate_vxml::request::{FetchKind, FetchRequest, Method};
+use vxgate_vxml::session::{Session, SessionConfig, SessionVars};
+
+use super::ServiceCtx;
+
+/// How a VoiceXML run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VxmlEnd {
+    /// `<exit>` or the end of the document.
+    Exit,
+    /// `<disconnect>`: hang up the caller.
+    Disconnect,
+    /// An uncaught error (e.g. `error.badfetch.http.500`), or the session could not start.
+    Error(String),
+    /// The media session has gone (events channel closed).
+    MediaGone,
+}
+
+fn silence(law: Law, d: Duration) -> Prompt {
+    let n = (d.as_millis() as usize).saturating_mul(8).min(8000 * 60);
+    Prompt::from_g711(law, vec![law.silence(); n].into(), "break")
+}
+
+/// Resolves prompt items to audio: local `flash:` media, HTTP audio through the shared cache, breaks as silence.
+/// Text has no TTS here and is logged; unplayable audio falls back to its content (VoiceXML 2.0 §4.1.3).
+async fn resolve(
+    ctx: &ServiceCtx,
+    fetcher: &SessionFetcher,
+    items: Vec<PromptItem>,
+    out: &mut Vec<Prompt>,
+) {
+    let law = ctx.media.law();
+    for item in items {
+        match item {
+            PromptItem::Text(t) => info!("tts not available; skipping text prompt {t:?}"),
+            PromptItem::Break(d) => out.push(silence(law, d)),
+            PromptItem::Mark(_) => {}
+            PromptItem::Audio {
+                url,
+                timeout,
+                fallback,
+            } => {
+                if let Some(p) = ctx.env.services.local.get(&url, law) {
+                    info!("media play leg_incoming {url}");
+                    out.push(p);
+                    continue;
+                }
+                match fetch_audio(fetcher, &url, timeout, law).await {
+                    Ok(p) => {
+                        info!("media play leg_incoming {url}");
+                        out.push(p);
+                    }
+                    Err(e) => {
+                        warn!(url = %url, error = %e, "audio unplayable; playing its fallback");
+                        Box::pin(resolve(ctx, fetcher, fallback, out)).await;
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn fetch_audio(
+    fetcher: &SessionFetcher,
+    url: &str,
+    timeout: Duration,
+    law: Law,
+) -> Result<Prompt, String> {
+    let req = FetchRequest {
+        url: url.to_string(),
+        method: Method::Get,
+        body: None,
+        timeout,
+        maxage: None,
+        maxstale: None,
+        kind: FetchKind::Audio,
+    };
+    let resp = fetcher.fetch(&req).await.map_err(|e| e.to_string())?;
+    // Content-addressed: the HTTP layer revalidates; the decoded prompt is reused while the bytes are the same.
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    std::hash::Hash::hash(&resp.body, &mut h);
+    let tag = format!("{:016x}-{}", std::hash::Hasher::finish(&h), resp.body.len());
+    let key = CacheKey::for_url(resp.url.clone(), Some(tag), None, law);
+    if let Some(p) = PromptCache::global().get(&key) {
+        return Ok(p);
+    }
+    let p = prompt::load_bytes(&resp.body, &resp.url, law).map_err(|e| e.to_string())?;
+    PromptCache::global().insert(key, p.clone());
+    Ok(p)
+}
+
+/// Runs the document at `url` (the bootstrap's new-call request, or a local document) until it ends.
+pub async fn run(ctx: &ServiceCtx, url: &str, events: &mut mpsc::Receiver<MediaEvent>) -> VxmlEnd {
+    let vars = SessionVars {
+        local_uri: format!("sip:{}@vxgate", ctx.identity.dnis),
+        remote_uri: format!("sip:{}@callserver", ctx.identity.ani),
+        protocol_name: "sip".into(),
+        protocol_version: "2.0".into(),
+        request_uri: format!("sip:{}@vxgate", ctx.identity.dnis),
+        ..SessionVars::default()
+    };
+    let cfg = SessionConfig {
+        fetchtimeout: ctx.env.config.services.fetch_timeout,
+        vars,
+        ..SessionConfig::default()
+    };
+    let mut session = match Session::new(cfg, url) {
+        Ok(s) => s,
+        Err(e) => return VxmlEnd::Error(format!("cannot start the interpreter: {e}")),
+    };
+    let fetcher = ctx.env.services.fetcher.session();
+    let (fetch_tx, mut fetch_rx) = mpsc::channel(16);
+    session.start(Instant::now());
+    loop {
+        while let Some(out) = session.poll_output() {
+            match out {
+                Output::Fetch { id, request } => {
+                    info!(url = %request.url, kind = ?request.kind, "fetch");
+                    let f = fetcher.clone();
+                    let tx = fetch_tx.clone();
+                    tokio::spawn(async move {
+                        let started = Instant::now();
+                        let result = f.fetch(&request).await;
+                        match &result {
+                            Ok(r) => {
+                                info!(url = %request.url, status = r.status, ms = started.elapsed().as_millis() as u64, "page fetched")
+                            }
+                            Err(e) => {
+                                warn!(url = %request.url, error = %e, ms = started.elapsed().as_millis() as u64, "fetch failed")
+                            }
+                        }
+                        tx.send((id, result)).await.ok();
+                    });
+                }
+                Output::Play {
+                    prompts,
+                    bargein,
+                    bargeintype,
+                } => {
+                    let mut audio = Vec::new();
+                    resolve(ctx, &fetcher, prompts, &mut audio).await;
+                    if audio.is_empty() {
+                        session.handle_input(Instant::now(), Input::PlayDone);
+                    } else {
+                        ctx.media
+                            .play(audio, bargein && bargeintype == BargeInType::Speech);
+                    }
+                }
+                Output::StopPlay => ctx.media.stop_playout(),
+                Output::Collect { .. } | Output::StopCollect => {}
+                Output::Log { label, text } => info!(label = ?label, "vxml log: {text}"),
+                Output::Disconnect => return VxmlEnd::Disconnect,
+                Output::Exit { .. } => {}
+                Output::End(reason) => {
+                    return match reason {
+                        EndReason::Error(name) => VxmlEnd::Error(name),
+                        EndReason::Disconnect | EndReason::Hangup => VxmlEnd::Disconnect,
+                        _ => VxmlEnd::Exit,
+                    }
+                }
+                Output::Transfer { dest, .. } => {
+                    info!(dest = %dest, "transfer requested; this gateway does not place outbound calls");
+                    session.handle_input(
+                        Instant::now(),
+                        Input::TransferResult {
+                            outcome: TransferOutcome::Unknown,
+                            duration: Duration::ZERO,
+                        },
+                    );
+                }
+                Output::Record { media_type, .. } => {
+                    session.handle_input(
+                        Instant::now(),
+                        Input::RecordDone {
+                            audio: Vec::new(),
+                            media_type,
+                            duration: Duration::ZERO,
+                            termchar: None,
+                            maxtime: false,
+                        },
+                    );
+                }
+            }
+        }
+        if session.is_ended() {
+            return VxmlEnd::Exit;
+        }
+        let wake = session.poll_timeout();
+        tokio::select! {
+            Some((id, result)) = fetch_rx.recv() => session.handle_input(Instant::now(), Input::Fetched { id, result }),
+            ev = events.recv() => match ev {
+                Some(MediaEvent::Dtmf { digit, source }) => {
+                    info!(digit = %digit.to_char(), source = %source, "dtmf");
+                    session.handle_input(Instant::now(), Input::Dtmf(digit.to_char()));
+                }
+                Some(MediaEvent::PromptDone { .. }) => session.handle_input(Instant::now(), Input::PlayDone),
+                Some(_) => {}
+                None => return VxmlEnd::MediaGone,
+            },
+            _ = async {
+                match wake {
+                    Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
+                    None => std::future::pending::<()>().await,
+                }
+            } => session.handle_timeout(Instant::now()),
+        }
+    }
+}
