@@ -5,13 +5,13 @@
 mod support;
 
 mod codec;
+mod dtmf;
+mod fetch;
 mod gateway_ivr;
 mod gateway_ops;
+mod prompt;
+mod rtp;
 mod sip;
 mod sip_harness;
-mod prompt;
-mod fetch;
-mod rtp;
 mod vxml;
 mod w3c;
-mod dtmf;
