@@ -451,6 +451,86 @@ async fn etag_revalidation_reuses_body_on_304() {
 }
 
 #[tokio::test]
+async fn a_304_refreshes_the_stored_freshness() {
+    // The 304 carries a new max-age: the stored copy becomes fresh and the next fetch needs no request.
+    let server = serve(|r| {
+        if r.header("if-none-match") == Some("\"v1\"") {
+            send(
+                304,
+                "",
+                &[("ETag", "\"v1\""), ("Cache-Control", "max-age=600")],
+            )
+        } else {
+            ok("body", &[("ETag", "\"v1\""), ("Cache-Control", "no-cache")])
+        }
+    })
+    .await;
+    let s = fetcher().session();
+    let url = server.url("/r");
+    for _ in 0..3 {
+        assert_eq!(s.fetch(&get(&url)).await.unwrap().body, b"body");
+    }
+    assert_eq!(server.requests().len(), 2);
+}
+
+/// A gzip member holding `data` in stored (uncompressed) deflate blocks (RFC 1952, RFC 1951 §3.2.4).
+fn gzip_stored(data: &[u8]) -> Vec<u8> {
+    let mut crc: u32 = !0;
+    for &b in data {
+        crc ^= b as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    let crc = !crc;
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
+    let blocks: Vec<&[u8]> = data.chunks(65_535).collect();
+    for (i, block) in blocks.iter().enumerate() {
+        out.push(u8::from(i + 1 == blocks.len())); // BFINAL on the last, BTYPE=00 (stored)
+        let len = block.len() as u16;
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(block);
+    }
+    out.extend_from_slice(&crc.to_le_bytes());
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out
+}
+
+#[tokio::test]
+async fn gzip_bodies_are_decoded_and_limited_after_decoding() {
+    let small = gzip_stored(b"<vxml version='2.1'/>");
+    let big = gzip_stored(&vec![b'z'; 64 * 1024 + 1]);
+    let server = serve(move |r| {
+        let body = if r.path == "/big" {
+            big.clone()
+        } else {
+            small.clone()
+        };
+        Reply::Send {
+            status: 200,
+            headers: vec![("Content-Encoding".into(), "gzip".into())],
+            body,
+        }
+    })
+    .await;
+    let s = fetcher().session();
+    let r = s.fetch(&get(&server.url("/small"))).await.unwrap();
+    assert_eq!(r.body, b"<vxml version='2.1'/>");
+    assert!(server.requests()[0]
+        .header("accept-encoding")
+        .is_some_and(|v| v.contains("gzip")));
+    assert_eq!(
+        s.fetch(&get(&server.url("/big"))).await.unwrap_err(),
+        FetchError::TooLarge(64 * 1024)
+    );
+}
+
+#[tokio::test]
 async fn a_304_for_another_version_is_not_used() {
     // The server answers the conditional request with 304 but a different strong ETag: the stored copy is not
     // validated, so the fetcher asks again unconditionally.
