@@ -17,6 +17,8 @@ mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
 mod law;
+#[cfg(target_arch = "aarch64")]
+mod neon;
 pub mod reference;
 pub mod scalar;
 
@@ -190,8 +192,24 @@ mod simd {
     }
 }
 
+/// NEON on aarch64.
+#[cfg(target_arch = "aarch64")]
+mod simd {
+    pub use super::neon::{
+        alaw_to_ulaw, decode_alaw, decode_ulaw, encode_alaw, encode_ulaw, ulaw_to_alaw,
+    };
+
+    pub fn name() -> &'static str {
+        if super::neon::available() {
+            "neon"
+        } else {
+            "scalar"
+        }
+    }
+}
+
 /// No SIMD kernels for this architecture: the scalar path.
-#[cfg(not(target_arch = "x86_64"))]
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 mod simd {
     pub use super::scalar::{
         alaw_to_ulaw, decode_alaw, decode_ulaw, encode_alaw, encode_ulaw, ulaw_to_alaw,

@@ -233,6 +233,18 @@ fn kernel_sets() -> Vec<Kernels> {
             eprintln!("no avx512 bw+vbmi on this cpu: avx512 kernels not exercised");
         }
     }
+    #[cfg(target_arch = "aarch64")]
+    if neon::available() {
+        sets.push(Kernels {
+            name: "neon",
+            encode_ulaw: neon::encode_ulaw,
+            encode_alaw: neon::encode_alaw,
+            decode_ulaw: neon::decode_ulaw,
+            decode_alaw: neon::decode_alaw,
+            ulaw_to_alaw: neon::ulaw_to_alaw,
+            alaw_to_ulaw: neon::alaw_to_ulaw,
+        });
+    }
     sets
 }
 
