@@ -37,8 +37,10 @@ pub struct CallSetup {
     pub identity: CallIdentity,
     /// The dial-peer slot (released when the call ends).
     pub guard: ConnGuard,
-    /// The negotiated audio stream.
+    /// The negotiated audio stream (for a delayed offer: our own offer, completed by the ACK's answer).
     pub negotiated: Negotiated,
+    /// The INVITE had no SDP: the 200 carries our offer and the ACK must carry the answer.
+    pub delayed_offer: bool,
 }
 
 fn sdp_headers() -> Vec<Header> {
@@ -76,6 +78,7 @@ async fn run_inner(
         identity,
         guard,
         mut negotiated,
+        delayed_offer,
     } = setup;
     let peer = guard.peer().clone();
     info!(
@@ -175,6 +178,26 @@ async fn run_inner(
         let Some(state) = state else { break };
         match state {
             DialogState::Confirmed(..) if service.is_none() => {
+                if delayed_offer {
+                    let body = dialog.last_remote_ack().map(|a| a.body).unwrap_or_default();
+                    match sdp::accept_answer(&negotiated, &body) {
+                        Ok(n) => {
+                            media.update(&n);
+                            info!(remote = ?n.remote, direction = n.direction.as_str(), "answer in ack: media set");
+                            negotiated = n;
+                        }
+                        Err(e) => {
+                            // RFC 3261 §13.3.1.4: an ACK without an acceptable answer ends the session.
+                            warn!(error = %e, "ack carries no acceptable answer to our offer; BYE");
+                            let cause = crate::sip::Q850Cause::RESOURCE_UNAVAILABLE;
+                            dialog
+                                .bye_with_reason(cause.reason_header_value())
+                                .await
+                                .ok();
+                            break;
+                        }
+                    }
+                }
                 debug!("ack received; starting service");
                 service = Some(Box::pin(service::run(peer.service, ctx.clone())));
             }

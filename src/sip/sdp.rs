@@ -229,6 +229,42 @@ fn find_format(m: &Media, encoding: &str, static_pt: Option<u8>) -> Option<u8> {
     static_pt.filter(|pt| pts.contains(pt) && !rtpmaps.contains(pt))
 }
 
+/// The gateway's own offer, for an INVITE without SDP (delayed offer, RFC 3261 §13.2.1): the dial-peer's codec
+/// with its static payload type, telephone-event 101 when the dial-peer relays RTP-NTE, sendrecv. The remote address
+/// comes with the answer in the ACK. Serialise it with [`answer`].
+pub fn own_offer(codec: Codec, relay: DtmfRelay) -> Negotiated {
+    let te_pt = (relay == DtmfRelay::RtpNte).then_some(101);
+    let fmt = match te_pt {
+        Some(te) => format!("{} {te}", codec.payload_type()),
+        None => codec.payload_type().to_string(),
+    };
+    Negotiated {
+        codec,
+        pt: codec.payload_type(),
+        te_pt,
+        remote: None,
+        direction: MediaDirection::SendRecv,
+        ptime_ms: 20,
+        media_index: 0,
+        offered: vec![("audio".into(), "RTP/AVP".into(), fmt)],
+    }
+}
+
+/// Reads the answer to our [`own_offer`] (from the ACK): the codec must be the one offered; the peer's
+/// telephone-event, address and direction are taken.
+pub fn accept_answer(offer: &Negotiated, answer: &[u8]) -> Result<Negotiated, SdpError> {
+    let relay = if offer.te_pt.is_some() {
+        DtmfRelay::RtpNte
+    } else {
+        DtmfRelay::Inband
+    };
+    let mut n = negotiate(answer, offer.codec, relay)?;
+    // Our direction is the reverse of what the answer states (RFC 3264 §6.1), which `negotiate` computed.
+    n.offered = offer.offered.clone();
+    n.media_index = 0;
+    Ok(n)
+}
+
 /// Builds the SDP answer for `neg` with our RTP address `local`. `version` increases with each new answer in the
 /// dialog (RFC 3264 §8).
 pub fn answer(neg: &Negotiated, local: SocketAddr, session_id: u64, version: u64) -> Vec<u8> {
@@ -377,6 +413,28 @@ a=rtpmap:96 pcmu/8000\r\na=rtpmap:97 telephone-event/8000\r\n";
             .expect("utf8");
         assert!(a.contains("m=video 0 RTP/AVP 96"), "{a}");
         assert!(a.contains("m=audio 7000 RTP/AVP 0"), "{a}");
+    }
+
+    #[test]
+    fn delayed_offer_and_its_answer() {
+        let o = own_offer(Codec::G711Alaw, DtmfRelay::RtpNte);
+        let sdp = String::from_utf8(answer(&o, "127.0.0.1:7000".parse().expect("addr"), 1, 1))
+            .expect("utf8");
+        assert!(sdp.contains("m=audio 7000 RTP/AVP 8 101\r\n"), "{sdp}");
+        assert!(sdp.contains("a=rtpmap:8 PCMA/8000"), "{sdp}");
+        let ans = "v=0\r\no=- 1 1 IN IP4 127.0.0.9\r\ns=-\r\nc=IN IP4 127.0.0.9\r\nt=0 0\r\nm=audio 6100 RTP/AVP 8 101\r\n\
+a=rtpmap:101 telephone-event/8000\r\na=recvonly\r\n";
+        let n = accept_answer(&o, ans.as_bytes()).expect("ok");
+        assert_eq!(n.remote, Some("127.0.0.9:6100".parse().expect("addr")));
+        assert_eq!(
+            (n.pt, n.te_pt, n.direction),
+            (8, Some(101), MediaDirection::SendOnly)
+        );
+        let pcmu_only = ans.replace("RTP/AVP 8 101", "RTP/AVP 0");
+        assert_eq!(
+            accept_answer(&o, pcmu_only.as_bytes()).map_err(|e| e.sip_status()),
+            Err(488)
+        );
     }
 
     #[test]

@@ -286,11 +286,16 @@ async fn on_invite(ctx: Arc<Ctx>, mut tx: Transaction) {
         }
     };
     let peer = guard.peer().clone();
-    let negotiated = match sdp::negotiate(&tx.original.body, peer.codec, peer.dtmf_relay) {
-        Ok(n) => n,
-        Err(e) => {
-            info!(dnis = %identity.dnis, guid = %identity.guid, error = %e, "offer rejected with {}", e.sip_status());
-            return reply(&mut tx, e.sip_status(), vec![]).await;
+    // No body: a delayed offer (RFC 3261 §13.2.1); we offer in the 200 and the answer comes in the ACK.
+    let (negotiated, delayed_offer) = if tx.original.body.iter().all(|b| b.is_ascii_whitespace()) {
+        (sdp::own_offer(peer.codec, peer.dtmf_relay), true)
+    } else {
+        match sdp::negotiate(&tx.original.body, peer.codec, peer.dtmf_relay) {
+            Ok(n) => (n, false),
+            Err(e) => {
+                info!(dnis = %identity.dnis, guid = %identity.guid, error = %e, "offer rejected with {}", e.sip_status());
+                return reply(&mut tx, e.sip_status(), vec![]).await;
+            }
         }
     };
     let transport = tx
@@ -319,6 +324,7 @@ async fn on_invite(ctx: Arc<Ctx>, mut tx: Transaction) {
         identity,
         guard,
         negotiated,
+        delayed_offer,
     };
     let call_dialog = dialog.clone();
     let dialogs = ctx.dialogs.clone();

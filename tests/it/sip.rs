@@ -247,3 +247,20 @@ To: <sip:x@{gw}>\r\nCall-ID: {method}-1@test\r\nCSeq: 1 {method}\r\nMax-Forwards
     assert!(r.starts_with("SIP/2.0 405"), "{r}");
     assert!(r.contains("INVITE"), "Allow header: {r}");
 }
+
+#[test]
+fn delayed_offer_invite_without_sdp() {
+    require_sipp!();
+    let gw = Gateway::start("", "");
+    assert_sipp_ok(
+        &sipp(
+            &gw,
+            "delayed_offer.xml",
+            "91919191",
+            &["-m", "2", "-d", "500"],
+        ),
+        "delayed offer",
+    );
+    let log = gw.stop();
+    assert!(log.contains("answer in ack: media set"), "{log}");
+}

@@ -283,3 +283,38 @@ ivr_call = f"""{HEAD}<!-- An IVR leg held for -d ms (the caller listens, keys no
 open("ivr_call.xml", "w").write(ivr_call)
 
 open("options_503.xml", "w").write(files["options.xml"].replace('<recv response="200">', '<recv response="503">').replace("200 OK with Allow and Accept.", "503 while the gateway drains, still with Allow and Accept.").replace('name="vxgate options"', 'name="vxgate options draining"'))
+
+inv_no_sdp = invite().split("      Content-Type: application/sdp")[0] + "      Content-Length: 0\n\n    ]]>"
+ack_sdp = ack().replace("      Content-Length: 0\n", """      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=cvp 53655765 2 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0 101
+      a=rtpmap:0 PCMU/8000
+      a=rtpmap:101 telephone-event/8000
+      a=fmtp:101 0-15
+""")
+open("delayed_offer.xml", "w").write(f"""{HEAD}<!-- Delayed offer (RFC 3261 13.2.1): an INVITE without SDP; the gateway offers in its 200 OK (dial-peer codec and
+     telephone-event) and the call server answers in the ACK. -->
+<scenario name="vxgate delayed offer">
+  <send retrans="500">
+{inv_no_sdp}
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="200" rtd="true">
+    <action>
+      <ereg regexp="m=audio [0-9]+ RTP/AVP 0 101" search_in="body" check_it="true" assign_to="m"/>
+    </action>
+  </recv>
+  <send>
+{ack_sdp}
+  </send>
+  <pause/>
+{bye()}  <Reference variables="m"/>
+</scenario>
+""".replace("[$ivr_port]", "8000"))
