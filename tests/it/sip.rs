@@ -264,3 +264,37 @@ fn delayed_offer_invite_without_sdp() {
     let log = gw.stop();
     assert!(log.contains("answer in ack: media set"), "{log}");
 }
+
+#[test]
+fn ok_is_retransmitted_until_ack() {
+    require_sipp!();
+    let gw = Gateway::start("", "");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let trace = dir.path().join("msg.log");
+    let trace_arg = trace.display().to_string();
+    let out = sipp(
+        &gw,
+        "ack_lost.xml",
+        "91919191",
+        &["-m", "1", "-trace_msg", "-message_file", &trace_arg],
+    );
+    assert_sipp_ok(&out, "timer g");
+    let log = std::fs::read_to_string(&trace).expect("sipp message trace");
+    // 200 OK to the INVITE: the first one and at least two retransmissions (T1 = 500 ms, then 1 s) before the ACK.
+    let oks = log
+        .split("SIP/2.0 200 OK")
+        .skip(1)
+        .filter(|m| m.contains("CSeq: 1 INVITE"))
+        .count();
+    assert!(oks >= 3, "only {oks} 200 OK to the INVITE:\n{log}");
+}
+
+#[test]
+fn reinvite_without_common_codec_is_488_and_the_call_goes_on() {
+    require_sipp!();
+    let gw = Gateway::start("", "");
+    assert_sipp_ok(
+        &sipp(&gw, "reinvite_488.xml", "91919191", &["-m", "1"]),
+        "re-invite 488",
+    );
+}

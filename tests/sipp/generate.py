@@ -318,3 +318,42 @@ open("delayed_offer.xml", "w").write(f"""{HEAD}<!-- Delayed offer (RFC 3261 13.2
 {bye()}  <Reference variables="m"/>
 </scenario>
 """.replace("[$ivr_port]", "8000"))
+
+open("ack_lost.xml", "w").write(f"""{HEAD}<!-- The ACK is late (1.6 s): the gateway's transaction layer retransmits the 200 OK (Timer G, RFC 3261 13.3.1.4:
+     T1, 2*T1, ...) until it arrives; the call then goes on normally. Run with -trace_msg to count the 200s. -->
+<scenario name="vxgate 200 retransmitted until ack">
+  <send retrans="500">
+{invite()}
+  </send>
+{answered()}  <pause milliseconds="1600"/>
+  <send>
+{ack()}
+  </send>
+  <pause milliseconds="300"/>
+{bye()}  <Reference variables="m,d"/>
+</scenario>
+""".replace("[$ivr_port]", "8000"))
+
+reinv_bad = invite(cseq="2", branch="z9hG4bK-[pid]-[call_number]-reinv", to="[last_To:]", guid=False).replace("m=audio [media_port] RTP/AVP 0 101","m=audio [media_port] RTP/AVP 18").replace("      a=rtpmap:0 PCMU/8000\n","      a=rtpmap:18 G729/8000\n").replace("      a=rtpmap:101 telephone-event/8000\n      a=fmtp:101 0-15\n","")
+open("reinvite_488.xml", "w").write(f"""{HEAD}<!-- A re-INVITE offering only G.729 gets 488; the call goes on with the session it had (RFC 3261 14.2), and the
+     caller hangs up normally. -->
+<scenario name="vxgate re-invite 488">
+  <send retrans="500">
+{invite()}
+  </send>
+{answered()}  <send>
+{ack()}
+  </send>
+  <pause milliseconds="300"/>
+  <send retrans="500">
+{reinv_bad}
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="488"/>
+  <send>
+{ack(cseq="2", branch="z9hG4bK-[pid]-[call_number]-reinv")}
+  </send>
+  <pause milliseconds="300"/>
+{bye()}  <Reference variables="m,d"/>
+</scenario>
+""".replace("[$ivr_port]", "8000"))
