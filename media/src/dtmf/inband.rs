@@ -173,13 +173,22 @@ struct Tone {
 pub struct InbandDetector {
     cfg: InbandConfig,
     freqs: [f64; NFREQ],
-    /// Per-sample rotation e^{-jω} of each frequency.
-    steps: [C; NFREQ],
+    /// Goertzel coefficient 2·cos ω of each frequency.
+    coefs: [f64; NFREQ],
+    /// e^{-jω} of each frequency.
+    w1: [C; NFREQ],
+    /// e^{-jωL}: one block's rotation.
+    w_block: [C; NFREQ],
+    /// e^{-jω(n0+L-1)} for the current block starting at sample n0: turns a Goertzel result into a DFT term
+    /// referenced to absolute sample 0.
+    rot: [C; NFREQ],
+    /// Goertzel state of the current block.
+    s1: [f64; NFREQ],
+    s2: [f64; NFREQ],
     /// Samples consumed so far.
     samples: u64,
     /// The sub-block being filled.
     acc: Block,
-    phasors: [C; NFREQ],
     /// Finished sub-blocks, newest at index `blocks % RING`.
     ring: [Block; RING],
     /// Finished sub-blocks so far.
@@ -210,13 +219,14 @@ impl InbandDetector {
             freqs[i] = *f;
             freqs[i + 8] = 2.0 * f;
         }
-        let steps = freqs.map(|f| {
-            let w = 2.0 * PI * f / RATE;
-            C {
-                re: w.cos(),
-                im: -w.sin(),
-            }
-        });
+        let cis = |turns: f64| C {
+            re: (2.0 * PI * turns).cos(),
+            im: -(2.0 * PI * turns).sin(),
+        };
+        let coefs = freqs.map(|f| 2.0 * (2.0 * PI * f / RATE).cos());
+        let w1 = freqs.map(|f| cis(f / RATE));
+        let w_block = freqs.map(|f| cis(f * BLOCK as f64 / RATE));
+        let rot = freqs.map(|f| cis(f * (BLOCK - 1) as f64 / RATE));
         let block_ms = 1000.0 * BLOCK as f64 / RATE;
         let min_tone_blocks = (cfg.min_tone.as_secs_f64() * 1000.0 / block_ms)
             .round()
@@ -227,10 +237,14 @@ impl InbandDetector {
         let mut d = InbandDetector {
             cfg,
             freqs,
-            steps,
+            coefs,
+            w1,
+            w_block,
+            rot,
+            s1: [0.0; NFREQ],
+            s2: [0.0; NFREQ],
             samples: 0,
             acc: Block::default(),
-            phasors: [C::default(); NFREQ],
             ring: [Block::default(); RING],
             blocks: 0,
             tone: None,
@@ -256,18 +270,29 @@ impl InbandDetector {
     /// ever fed) where its tone started. A digit is returned once, about `min_tone` after its tone started.
     pub fn process(&mut self, pcm: &[i16]) -> Vec<(Digit, u64)> {
         let mut found = Vec::new();
-        for &s in pcm {
-            let x = f64::from(s);
+        let mut rest = pcm;
+        while !rest.is_empty() {
             let pos = (self.samples % BLOCK as u64) as usize;
-            self.acc.energy += x * x;
+            let (chunk, tail) = rest.split_at((BLOCK - pos).min(rest.len()));
+            rest = tail;
+            // Goertzel, one frequency at a time so its state stays in registers.
             for k in 0..NFREQ {
-                let p = self.phasors[k];
-                self.acc.bins[k].re += x * p.re;
-                self.acc.bins[k].im += x * p.im;
-                self.phasors[k] = p.mul(self.steps[k]);
+                let (c, mut a, mut b) = (self.coefs[k], self.s1[k], self.s2[k]);
+                for &x in chunk {
+                    let s0 = f64::from(x) + c * a - b;
+                    b = a;
+                    a = s0;
+                }
+                self.s1[k] = a;
+                self.s2[k] = b;
             }
-            self.samples += 1;
-            if pos == BLOCK - 1 {
+            self.acc.energy += chunk
+                .iter()
+                .map(|&x| f64::from(x) * f64::from(x))
+                .sum::<f64>();
+            self.samples += chunk.len() as u64;
+            if pos + chunk.len() == BLOCK {
+                self.close_goertzel();
                 self.finish_block(&mut found);
                 self.start_block();
             }
@@ -275,19 +300,28 @@ impl InbandDetector {
         found
     }
 
-    /// Sets each phasor to e^{-jωn} at the next block's first sample `n`, exactly (integer frequencies).
-    fn start_block(&mut self) {
-        let n = self.samples;
+    /// Turns the Goertzel state into the block's DFT terms, referenced to absolute sample 0:
+    /// s1 − e^{-jω}·s2 = Σ x[n] e^{jω(L−1−n)}, times e^{-jω(n0+L−1)}.
+    fn close_goertzel(&mut self) {
         for k in 0..NFREQ {
-            // freqs are whole Hz; (f·n) mod 8000 gives the phase without rounding drift.
-            let f = self.freqs[k] as u64;
-            let turns = (f * (n % 8000)) % 8000;
-            let ph = 2.0 * PI * turns as f64 / RATE;
-            self.phasors[k] = C {
-                re: ph.cos(),
-                im: -ph.sin(),
+            let y = C {
+                re: self.s1[k] - self.w1[k].re * self.s2[k],
+                im: -self.w1[k].im * self.s2[k],
+            };
+            self.acc.bins[k] = self.rot[k].mul(y);
+            // Advance to the next block; renormalise so rounding never grows the magnitude.
+            let r = self.rot[k].mul(self.w_block[k]);
+            let m = r.norm2().sqrt();
+            self.rot[k] = C {
+                re: r.re / m,
+                im: r.im / m,
             };
         }
+    }
+
+    fn start_block(&mut self) {
+        self.s1 = [0.0; NFREQ];
+        self.s2 = [0.0; NFREQ];
         self.acc = Block::default();
     }
 
@@ -324,16 +358,23 @@ impl InbandDetector {
     /// The window's digit, if it passes every test.
     fn classify(&self, w: &Block, prev: &Block) -> Option<Hit> {
         let n = (BLOCK * WINDOW) as f64;
-        if w.energy <= 0.0 {
+        // Too quiet to hold two tones at the minimum level: the usual case, decided cheaply.
+        if w.energy <= 0.0 || w.energy < n * self.cfg.min_amplitude * self.cfg.min_amplitude {
             return None;
         }
         let best = |range: std::ops::Range<usize>| -> Option<(usize, f64)> {
-            let mut order: Vec<(usize, f64)> = range.map(|k| (k, w.bins[k].norm2())).collect();
-            order.sort_by(|a, b| b.1.total_cmp(&a.1));
-            let (k, p) = *order.first()?;
-            let second = order.get(1).map_or(0.0, |s| s.1);
+            let (mut k, mut p, mut second) = (range.start, -1.0f64, 0.0f64);
+            for i in range {
+                let q = w.bins[i].norm2();
+                if q > p {
+                    second = p.max(0.0);
+                    (k, p) = (i, q);
+                } else if q > second {
+                    second = q;
+                }
+            }
             // 6 dB above the group's other tones.
-            (p >= 4.0 * second).then_some((k, p))
+            (p > 0.0 && p >= 4.0 * second).then_some((k, p))
         };
         let (lo, lo_p) = best(0..4)?;
         let (hi, hi_p) = best(4..8)?;

@@ -285,3 +285,31 @@ fn sweeps_crossing_a_key_pair_give_no_digits() {
         .collect();
     assert_eq!(detect(&x), vec![]);
 }
+
+/// Cost per call: `cargo test --release -p vxgate-media inband_cost -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a check"]
+fn inband_cost() {
+    let mut x = Vec::new();
+    for _ in 0..60 {
+        for d in [Digit::D1, Digit::D5, Digit::Pound] {
+            tone(&mut x, d, 100.0, A, A, 0.0, 0.0);
+            silence(&mut x, 233.3);
+        }
+    }
+    let samples = pcm(&x);
+    let mut det = InbandDetector::new();
+    let t = std::time::Instant::now();
+    let mut n = 0;
+    for frame in samples.chunks(160) {
+        n += det.process(frame).len();
+    }
+    let secs = t.elapsed().as_secs_f64();
+    let audio = samples.len() as f64 / RATE;
+    println!(
+        "in-band: {audio:.0} s of audio in {:.1} ms: {:.0}x real time per core ({n} digits)",
+        secs * 1000.0,
+        audio / secs
+    );
+    assert_eq!(n, 180);
+}

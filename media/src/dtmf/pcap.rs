@@ -248,4 +248,86 @@ mod tests {
         assert!(read_capture(&[0x0a, 0x0d, 0x0d, 0x0a, 0, 0, 0]).is_err());
         assert!(!is_capture(b"RIFF"));
     }
+
+    /// A small pcap and pcapng of a few RTP telephone-event packets (Ethernet, IPv4, UDP).
+    fn samples() -> Vec<Vec<u8>> {
+        let mut frame = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00];
+        frame.extend_from_slice(&[
+            0x45, 0, 0, 44, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ]);
+        frame.extend_from_slice(&[0x9c, 0x40, 0x4e, 0x20, 0, 24, 0, 0]);
+        frame.extend_from_slice(&[0x80, 0xe5, 0, 1, 0, 0, 0, 160, 0, 0, 0, 7, 5, 0x8a, 3, 32]);
+        let mut pcap = vec![
+            0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0,
+            0,
+        ];
+        let mut ng = vec![
+            0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0,
+        ];
+        ng.extend_from_slice(&[0xff; 8]);
+        ng.extend_from_slice(&[28, 0, 0, 0]);
+        ng.extend_from_slice(&[
+            1, 0, 0, 0, 32, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0,
+            32, 0, 0, 0,
+        ]);
+        for i in 0..3u32 {
+            pcap.extend_from_slice(&(1000 + i).to_le_bytes());
+            pcap.extend_from_slice(&0u32.to_le_bytes());
+            pcap.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+            pcap.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+            pcap.extend_from_slice(&frame);
+            let len = 32 + frame.len() as u32 + 2; // frame is 58 bytes: 2 bytes of padding
+            ng.extend_from_slice(&[6, 0, 0, 0]);
+            ng.extend_from_slice(&len.to_le_bytes());
+            ng.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0]);
+            ng.extend_from_slice(&(1000 + i).to_le_bytes());
+            ng.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+            ng.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+            ng.extend_from_slice(&frame);
+            ng.extend_from_slice(&[0, 0]);
+            ng.extend_from_slice(&len.to_le_bytes());
+        }
+        vec![pcap, ng]
+    }
+
+    #[test]
+    fn samples_parse() {
+        for s in samples() {
+            let cap = read_capture(&s).unwrap();
+            assert_eq!(cap.datagrams.len(), 3, "{:?}", cap.truncated);
+            assert_eq!(cap.datagrams[0].dst.port(), 20000);
+            assert_eq!(cap.datagrams[0].payload.len(), 16);
+        }
+    }
+
+    /// Mutated and truncated captures never panic (the reader and the slicer see hostile bytes).
+    #[test]
+    fn mutations_never_panic() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for s in samples() {
+            for cut in 0..s.len() {
+                let _ = read_capture(&s[..cut]);
+            }
+            for _ in 0..5_000 {
+                let mut m = s.clone();
+                for _ in 0..1 + next() % 4 {
+                    let i = (next() % m.len() as u64) as usize;
+                    m[i] = next() as u8;
+                }
+                if let Ok(cap) = read_capture(&m) {
+                    let _ = crate::dtmf::detect_datagrams(
+                        &cap.datagrams,
+                        Duration::ZERO,
+                        &Default::default(),
+                    );
+                }
+            }
+        }
+    }
 }
