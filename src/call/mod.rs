@@ -150,11 +150,15 @@ async fn run_inner(
         local = %media.local_addr(),
         "answered 200 OK"
     );
+    let (hangup_tx, hangup_rx) = tokio::sync::watch::channel(false);
+    let (disconnect_tx, mut disconnect_rx) = tokio::sync::mpsc::unbounded_channel();
     let ctx = ServiceCtx {
         identity: identity.clone(),
         peer: peer.clone(),
         media: media.clone(),
         env: env.clone(),
+        hangup: hangup_rx,
+        disconnect: disconnect_tx,
     };
     let mut service: Option<
         std::pin::Pin<Box<dyn std::future::Future<Output = ServiceEnd> + Send>>,
@@ -166,6 +170,14 @@ async fn run_inner(
                     service = None;
                     info!(cause = end.cause.0, reason = %end.why, "service ended the call: BYE with {}", end.cause);
                     if let Err(e) = dialog.bye_with_reason(end.cause.reason_header_value()).await {
+                        debug!(error = %e, "bye");
+                    }
+                    break;
+                }
+                Some(cause) = disconnect_rx.recv() => {
+                    // `<disconnect>`: hang up the caller; the application goes on with its hangup handler.
+                    info!(cause = cause.0, "application disconnected the caller: BYE with {cause}");
+                    if let Err(e) = dialog.bye_with_reason(cause.reason_header_value()).await {
                         debug!(error = %e, "bye");
                     }
                     break;
@@ -250,6 +262,16 @@ async fn run_inner(
         }
     }
     media.close();
-    drop(service);
+    if let Some(svc) = service {
+        // The caller is gone: the service hears of it (VoiceXML: connection.disconnect.hangup) and may finish its
+        // work, e.g. a last submit, within a bounded grace period.
+        hangup_tx.send(true).ok();
+        if tokio::time::timeout(HANGUP_GRACE, svc).await.is_err() {
+            debug!("service still busy after the hangup grace period; stopped");
+        }
+    }
     drop(guard);
 }
+
+/// How long a service may run after the caller is gone (hangup handlers, final submits).
+const HANGUP_GRACE: std::time::Duration = std::time::Duration::from_secs(5);

@@ -128,6 +128,25 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
     tokio::time::sleep(Duration::from_secs(5)).await;
     println!("callserver: agent available -> BYE to the IVR leg");
     leg.hangup().await;
+    let mut notified = false;
+    for _ in 0..30 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        notified = ivr
+            .requests()
+            .iter()
+            .any(|r| r.param("MSG_TYPE") == Some("CALL_HANGUP"));
+        if notified {
+            break;
+        }
+    }
+    println!(
+        "ivr service: {}",
+        if notified {
+            "hangup submit received (the page's connection.disconnect.hangup handler ran)"
+        } else {
+            "no hangup submit"
+        }
+    );
     outcomes.push(Outcome {
         leg: "IVR",
         called: "541764140144".into(),

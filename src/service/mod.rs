@@ -69,6 +69,10 @@ pub struct ServiceCtx {
     pub media: Arc<CallMedia>,
     /// Shared resources.
     pub env: Arc<CallEnv>,
+    /// Becomes `true` when the caller is gone (BYE): the service should wind up.
+    pub hangup: tokio::sync::watch::Receiver<bool>,
+    /// Asks the call to hang up the caller with a cause while the service goes on (VoiceXML `<disconnect>`).
+    pub disconnect: tokio::sync::mpsc::UnboundedSender<Q850Cause>,
 }
 
 /// How a service ended the call.

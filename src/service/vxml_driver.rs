@@ -17,6 +17,7 @@ use vxgate_vxml::request::{FetchKind, FetchRequest, Method};
 use vxgate_vxml::session::{Session, SessionConfig, SessionVars};
 
 use super::ServiceCtx;
+use crate::sip::Q850Cause;
 
 /// How a VoiceXML run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +126,11 @@ pub async fn run(ctx: &ServiceCtx, url: &str, events: &mut mpsc::Receiver<MediaE
     };
     let fetcher = ctx.env.services.fetcher.session();
     let (fetch_tx, mut fetch_rx) = mpsc::channel(16);
+    let mut hangup = ctx.hangup.clone();
+    // After a hangup (the caller's BYE or our `<disconnect>`) there is no media: prompts complete at once and the
+    // session runs its hangup handlers to their end.
+    let mut hung_up = *hangup.borrow();
+    let mut playing = false;
     session.start(Instant::now());
     loop {
         while let Some(out) = session.poll_output() {
@@ -153,10 +159,13 @@ pub async fn run(ctx: &ServiceCtx, url: &str, events: &mut mpsc::Receiver<MediaE
                     bargeintype,
                 } => {
                     let mut audio = Vec::new();
-                    resolve(ctx, &fetcher, prompts, &mut audio).await;
+                    if !hung_up {
+                        resolve(ctx, &fetcher, prompts, &mut audio).await;
+                    }
                     if audio.is_empty() {
                         session.handle_input(Instant::now(), Input::PlayDone);
                     } else {
+                        playing = true;
                         ctx.media
                             .play(audio, bargein && bargeintype == BargeInType::Speech);
                     }
@@ -164,7 +173,13 @@ pub async fn run(ctx: &ServiceCtx, url: &str, events: &mut mpsc::Receiver<MediaE
                 Output::StopPlay => ctx.media.stop_playout(),
                 Output::Collect { .. } | Output::StopCollect => {}
                 Output::Log { label, text } => info!(label = ?label, "vxml log: {text}"),
-                Output::Disconnect => return VxmlEnd::Disconnect,
+                Output::Disconnect => {
+                    ctx.disconnect.send(Q850Cause::NORMAL_CLEARING).ok();
+                    hung_up = true;
+                    if std::mem::take(&mut playing) {
+                        session.handle_input(Instant::now(), Input::PlayDone);
+                    }
+                }
                 Output::Exit { .. } => {}
                 Output::End(reason) => {
                     return match reason {
@@ -203,12 +218,26 @@ pub async fn run(ctx: &ServiceCtx, url: &str, events: &mut mpsc::Receiver<MediaE
         let wake = session.poll_timeout();
         tokio::select! {
             Some((id, result)) = fetch_rx.recv() => session.handle_input(Instant::now(), Input::Fetched { id, result }),
-            ev = events.recv() => match ev {
+            changed = hangup.changed(), if !hung_up => {
+                // A dropped sender means the call is gone too.
+                if changed.is_err() || *hangup.borrow() {
+                    hung_up = true;
+                    info!("caller hung up; the application runs its hangup handler");
+                    if std::mem::take(&mut playing) {
+                        session.handle_input(Instant::now(), Input::PlayDone);
+                    }
+                    session.handle_input(Instant::now(), Input::Hangup);
+                }
+            }
+            ev = events.recv(), if !hung_up => match ev {
                 Some(MediaEvent::Dtmf { digit, source }) => {
                     info!(digit = %digit.to_char(), source = %source, "dtmf");
                     session.handle_input(Instant::now(), Input::Dtmf(digit.to_char()));
                 }
-                Some(MediaEvent::PromptDone { .. }) => session.handle_input(Instant::now(), Input::PlayDone),
+                Some(MediaEvent::PromptDone { .. }) => {
+                    playing = false;
+                    session.handle_input(Instant::now(), Input::PlayDone);
+                }
                 Some(_) => {}
                 None => return VxmlEnd::MediaGone,
             },

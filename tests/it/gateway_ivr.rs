@@ -37,8 +37,25 @@ fn ivr_leg_rtp_dtmf_digits_reach_the_ivr_service() {
         "541764140144",
         &["-m", "1", "-set", "ivr_port", &port],
     );
+    // The page's connection.disconnect.hangup handler submits after the call server's BYE.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while std::time::Instant::now() < deadline
+        && !ivr
+            .requests()
+            .iter()
+            .any(|r| r.param("MSG_TYPE") == Some("CALL_HANGUP"))
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let log = gw.stop();
     assert_sipp_ok(&out, "ivr leg");
+    assert!(
+        ivr.requests()
+            .iter()
+            .any(|r| r.param("MSG_TYPE") == Some("CALL_HANGUP")),
+        "no hangup submit: {:?}",
+        ivr.requests()
+    );
     let reqs = ivr.requests();
     let new_call = reqs
         .iter()

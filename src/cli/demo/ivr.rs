@@ -262,6 +262,12 @@ async fn handle(
         return Ok(status(404));
     }
     let dnis = entry.param("CALL_DNIS").unwrap_or("").to_string();
+    if entry.param("MSG_TYPE") == Some("CALL_HANGUP") {
+        return Ok(page(
+            r#"<?xml version="1.0"?><vxml version="2.1" xmlns="http://www.w3.org/2001/vxml"><form><block><exit/></block></form></vxml>"#
+                .to_string(),
+        ));
+    }
     let stage = if entry.param("MSG_TYPE") == Some("CALL_NEW") {
         Stage::NewCall
     } else {
@@ -313,6 +319,9 @@ async fn handle(
       <goto next="#Queue"/>
     </block>
   </form>
+  <catch event="connection.disconnect.hangup">
+    <submit next="{next}&amp;MSG_TYPE=CALL_HANGUP" method="get"/>
+  </catch>
   <form id="Queue">
     <property name="timeout" value="1s"/>
     <field name="hold" type="digits?length=1">
