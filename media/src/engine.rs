@@ -19,6 +19,7 @@
 //!   batch across calls with `sendmmsg`; one non-blocking `sendto` per packet is the whole send path.
 
 mod call;
+mod pacer;
 mod ports;
 mod scheduler;
 

@@ -354,3 +354,102 @@ async fn close_sends_bye_and_releases_ports() {
     .await
     .expect("ports released");
 }
+
+/// 8 kHz µ-law of a DTMF tone pair for `ms` milliseconds followed by as much silence.
+fn tone_prompt(low: f64, high: f64, ms: usize) -> Prompt {
+    let n = ms * 8;
+    let pcm: Vec<i16> = (0..2 * n)
+        .map(|i| {
+            if i >= n {
+                return 0;
+            }
+            let t = i as f64 / 8000.0;
+            let v = 0.35 * (2.0 * std::f64::consts::PI * low * t).sin()
+                + 0.35 * (2.0 * std::f64::consts::PI * high * t).sin();
+            (v * 16384.0) as i16
+        })
+        .collect();
+    let mut bytes = vec![0u8; pcm.len()];
+    g711::encode(Law::Ulaw, &pcm, &mut bytes).unwrap();
+    Prompt::from_g711(Law::Ulaw, Arc::from(bytes), "tone")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn barge_in_inband_dtmf_and_capture() {
+    let engine = MediaEngine::start(engine_config(43200)).await.unwrap();
+    let (caller, mut caller_events) = engine.open(SessionConfig::new(Law::Ulaw)).await.unwrap();
+    let mut cfg = SessionConfig::new(Law::Ulaw);
+    cfg.inband_dtmf = true;
+    let (gw, mut gw_events) = engine.open(cfg).await.unwrap();
+    caller.set_remote(gw.local_addr());
+    gw.set_remote(caller.local_addr());
+
+    // The gateway plays a long prompt with barge-in; the caller presses 5 (RFC 4733): the prompt stops.
+    gw.play(vec![distinct_prompt(500, Law::Ulaw)], true);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    caller.send_dtmf("5");
+    let ev = next_event(&mut gw_events, |e| matches!(e, MediaEvent::Dtmf { .. })).await;
+    assert_eq!(
+        ev,
+        MediaEvent::Dtmf {
+            digit: Digit::D5,
+            source: DtmfSource::Rfc4733
+        }
+    );
+    match next_event(&mut gw_events, |e| {
+        matches!(e, MediaEvent::PromptDone { .. })
+    })
+    .await
+    {
+        MediaEvent::PromptDone {
+            played,
+            interrupted,
+        } => {
+            assert!(interrupted);
+            assert!(played < Duration::from_secs(10), "{played:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // In-band: the caller plays a 697 + 1336 Hz tone ("2") as audio, once its telephone-event (whose packets
+    // replace the audio) is over.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // In-band: the caller plays a 697 + 1336 Hz tone ("2") as audio.
+    caller.play(vec![tone_prompt(697.0, 1336.0, 120)], false);
+    let ev = next_event(&mut gw_events, |e| matches!(e, MediaEvent::Dtmf { .. })).await;
+    assert_eq!(
+        ev,
+        MediaEvent::Dtmf {
+            digit: Digit::D2,
+            source: DtmfSource::Inband
+        }
+    );
+    next_event(&mut caller_events, |e| {
+        matches!(e, MediaEvent::PromptDone { .. })
+    })
+    .await;
+
+    // Capture: half a second of the caller's audio is recorded until stopped.
+    let mut cc = vxgate_media::capture::CaptureConfig::new(Law::Ulaw);
+    cc.no_input_timeout = None;
+    cc.dtmf_term = false;
+    gw.start_capture(cc);
+    caller.play(vec![distinct_prompt(25, Law::Ulaw)], false);
+    next_event(&mut caller_events, |e| {
+        matches!(e, MediaEvent::PromptDone { .. })
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    gw.stop_capture();
+    match next_event(&mut gw_events, |e| matches!(e, MediaEvent::Recorded(_))).await {
+        MediaEvent::Recorded(rec) => {
+            assert!(rec.heard_speech);
+            assert!(
+                rec.duration() >= Duration::from_millis(500),
+                "{:?}",
+                rec.duration()
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}

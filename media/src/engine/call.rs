@@ -221,16 +221,17 @@ impl Call {
 
     fn digit(&mut self, ev: DigitEvent) {
         tracing::debug!(call = self.id, digit = %ev.digit.to_char(), source = %ev.source, "dtmf received");
+        // The digit first, then what it caused (barge-in's PromptDone, the recording's end).
+        self.emit(MediaEvent::Dtmf {
+            digit: ev.digit,
+            source: ev.source,
+        });
         if self.playout.dtmf() {
             self.drain_playout_events();
         }
         if let Some(c) = self.capture.as_mut() {
             c.handle_dtmf(ev.digit);
         }
-        self.emit(MediaEvent::Dtmf {
-            digit: ev.digit,
-            source: ev.source,
-        });
     }
 
     pub(crate) fn stats(&self) -> CallStats {
@@ -255,8 +256,10 @@ impl Call {
         }
     }
 
+    /// One non-blocking `sendto`. Straight to the socket rather than through tokio's `try_send_to`, which refuses
+    /// (WouldBlock) until the reactor has seen the new socket writable once, and the send path never waits anyway.
     fn send_to(&mut self, sock: &UdpSocket, buf: &[u8], to: SocketAddr) {
-        if let Err(e) = sock.try_send_to(buf, to) {
+        if let Err(e) = socket2::SockRef::from(sock).send_to(buf, &to.into()) {
             self.send_errors += 1;
             if !self.socket_error_reported && e.kind() != std::io::ErrorKind::WouldBlock {
                 self.socket_error_reported = true;
@@ -320,7 +323,7 @@ impl Call {
             return;
         };
         if !self.dtmf_tx.is_idle() {
-            // During a telephone-event the audio is replaced by the event's packets (RFC 4733 §2.5.1.2); the
+            // During a telephone-event the audio is replaced by the event's packets; the
             // audio timestamp keeps counting, and the first audio packet after it starts a new talkspurt.
             let (due, ts) = (self.next_due, self.session.sender().timestamp());
             while let Some(ev) = self.dtmf_tx.poll(now) {

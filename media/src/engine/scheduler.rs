@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::{JoinHandle, LocalSet};
 
 use super::call::{Call, CallIo, OpenCall, MAX_DATAGRAM};
+use super::pacer::Pacer;
 use super::{AudioSink, CallStats, Direction};
 use crate::capture::CaptureConfig;
 use crate::g711::Law;
@@ -60,7 +61,12 @@ pub(crate) fn spawn(index: usize, tick: Duration) -> std::io::Result<SchedulerHa
         .name(format!("vxgate-media-{index}"))
         .spawn(move || {
             let local = LocalSet::new();
-            local.block_on(&rt, Scheduler::new(tick, thread_load).run(rx));
+            local.block_on(&rt, async move {
+                let pacer = Pacer::new(tick);
+                Scheduler::new(tick, pacer.epoch(), thread_load)
+                    .run(rx, pacer)
+                    .await;
+            });
         })?;
     Ok(SchedulerHandle { tx, load })
 }
@@ -89,11 +95,11 @@ struct Scheduler {
 }
 
 impl Scheduler {
-    fn new(tick: Duration, load: Arc<AtomicUsize>) -> Scheduler {
+    fn new(tick: Duration, epoch: Instant, load: Arc<AtomicUsize>) -> Scheduler {
         let span = (MAX_PTIME.as_nanos() / tick.as_nanos().max(1)) as usize;
         Scheduler {
             tick,
-            epoch: Instant::now(),
+            epoch,
             processed: 0,
             wheel: vec![Vec::new(); span * 2 + 4],
             spare: Vec::new(),
@@ -120,16 +126,13 @@ impl Scheduler {
         (now.saturating_duration_since(self.epoch).as_nanos() / self.tick.as_nanos()) as u64
     }
 
-    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Command>) {
-        let sleep = tokio::time::sleep_until(self.tick_at(1).into());
-        tokio::pin!(sleep);
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Command>, mut pacer: Pacer) {
         loop {
             tokio::select! {
                 biased;
-                () = &mut sleep => {
+                () = pacer.wait(self.processed) => {
                     let now = Instant::now();
                     self.run_ticks(now);
-                    sleep.as_mut().reset(self.tick_at(self.processed + 1).into());
                 }
                 cmd = rx.recv() => {
                     let Some(cmd) = cmd else { break };
