@@ -78,7 +78,7 @@ async fn shim(sock: UdpSocket, to: SocketAddr, log: Arc<Mutex<ShimLog>>) {
         i += 1;
         let data = buf[..n].to_vec();
         let seq = RtpPacket::parse(&data).ok().map(|p| p.seq);
-        if i % 7 == 0 {
+        if i.is_multiple_of(7) {
             if let Some(s) = seq {
                 log.lock().unwrap().dropped.insert(s);
             }
@@ -89,12 +89,12 @@ async fn shim(sock: UdpSocket, to: SocketAddr, log: Arc<Mutex<ShimLog>>) {
             log.first.get_or_insert(s);
             log.forwarded.insert(s);
         }
-        if i % 4 == 0 && held.is_none() {
+        if i.is_multiple_of(4) && held.is_none() {
             held = Some(data);
             continue;
         }
         let _ = sock.send_to(&data, to).await;
-        if i % 5 == 0 {
+        if i.is_multiple_of(5) {
             let _ = sock.send_to(&data, to).await;
         }
         if let Some(h) = held.take() {
@@ -288,7 +288,7 @@ async fn garbage_at_one_port_does_not_disturb_another_call() {
             let _ = s.send_to(&d[..len], victim).await;
             let _ = s.send_to(&d[..len], rtcp).await;
             sent += 1;
-            if sent % 64 == 0 {
+            if sent.is_multiple_of(64) {
                 tokio::task::yield_now().await;
             }
         }
@@ -414,7 +414,6 @@ async fn barge_in_inband_dtmf_and_capture() {
     // In-band: the caller plays a 697 + 1336 Hz tone ("2") as audio, once its telephone-event (whose packets
     // replace the audio) is over.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    // In-band: the caller plays a 697 + 1336 Hz tone ("2") as audio.
     caller.play(vec![tone_prompt(697.0, 1336.0, 120)], false);
     let ev = next_event(&mut gw_events, |e| matches!(e, MediaEvent::Dtmf { .. })).await;
     assert_eq!(
