@@ -439,9 +439,10 @@ pub(crate) fn parse(src: &str, base_url: &str) -> Result<Doc, GrammarError> {
             .iter()
             .position(|(t, _)| *t == Tok::Punct(';'))
             .map(|p| at + p);
-        let args: Vec<Tok> = end.map_or(vec![], |e| {
-            toks[at + 1..e].iter().map(|(t, _)| t.clone()).collect()
-        });
+        let args: Vec<Tok> = match end {
+            Some(e) if e > at => toks[at + 1..e].iter().map(|(t, _)| t.clone()).collect(),
+            _ => Vec::new(),
+        };
         let need_end = || end.ok_or_else(|| err(format!("line {line}: declaration without ';'")));
         match tok {
             Tok::Word(w) if w == "mode" => {

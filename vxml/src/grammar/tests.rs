@@ -562,7 +562,11 @@ fn mutation_fuzz_never_panics() {
     };
     let alphabet = b"<>/=\"' #*0123456789ABCDrule item one-of repeat-$;|()[]{}!";
     let keys = b"0123456789*#ABCD";
-    for round in 0..400 {
+    let rounds: usize = std::env::var("VXGATE_FUZZ_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(600);
+    for round in 0..rounds {
         let mut bytes = seeds[round % seeds.len()].as_bytes().to_vec();
         for _ in 0..(1 + next() % 4) {
             let at = (next() as usize) % bytes.len();
@@ -639,6 +643,9 @@ fn abnf_errors_name_the_grammar_and_line() {
         ("#ABNF 1.0;\n$a = 1;\n$a = 2;", "twice"),
         ("#ABNF 1.0;\nmode keys;", "keys"),
         ("#ABNF 1.0\n$a = 1;", "header"),
+        ("#ABNF 1.0; ;", "';'"),
+        ("#ABNF 1.0; mode", "';'"),
+        ("#ABNF 1.0; $", "'$'"),
     ] {
         let e = Grammar::parse_srgs(src, "http://h/g.gram").unwrap_err();
         let s = e.to_string();
