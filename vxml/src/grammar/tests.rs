@@ -704,3 +704,129 @@ fn w3c_srgs10_conformance_abnf() {
         assert_eq!(ran, 6);
     }
 }
+
+/// Differential test: the VM's complete/partial/no-match verdicts against brute-force enumeration of the language
+/// of small random rule expansions (alphabet {1, 2}).
+#[test]
+fn matcher_agrees_with_brute_force_enumeration() {
+    use std::collections::BTreeSet;
+    const L: usize = 14;
+
+    fn lang(e: &Expansion) -> BTreeSet<String> {
+        let concat = |a: &BTreeSet<String>, b: &BTreeSet<String>| {
+            let mut out = BTreeSet::new();
+            for x in a {
+                for y in b {
+                    if x.len() + y.len() <= L {
+                        out.insert(format!("{x}{y}"));
+                    }
+                }
+            }
+            out
+        };
+        match e {
+            Expansion::Token(t) => BTreeSet::from([t.clone()]),
+            Expansion::Seq(v) => v.iter().fold(BTreeSet::from([String::new()]), |acc, e| {
+                concat(&acc, &lang(e))
+            }),
+            Expansion::OneOf(v) => v.iter().flat_map(lang).collect(),
+            Expansion::Repeat { body, min, max } => {
+                let b = lang(body);
+                let top = max.unwrap_or((*min).max(L as u32 + 1));
+                let mut cur = BTreeSet::from([String::new()]);
+                let mut out = BTreeSet::new();
+                if *min == 0 {
+                    out.insert(String::new());
+                }
+                for k in 1..=top {
+                    cur = concat(&cur, &b);
+                    if k >= *min {
+                        out.extend(cur.iter().cloned());
+                    }
+                    if cur.is_empty() {
+                        break;
+                    }
+                }
+                out
+            }
+            Expansion::Null => BTreeSet::from([String::new()]),
+            Expansion::Void => BTreeSet::new(),
+            _ => unreachable!("not generated"),
+        }
+    }
+
+    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut rnd = move |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    fn gen(rnd: &mut dyn FnMut(u64) -> u64, depth: u32) -> Expansion {
+        let pick = if depth == 0 { rnd(3) } else { rnd(8) };
+        match pick {
+            0 | 1 => Expansion::Token(if rnd(2) == 0 { "1" } else { "2" }.to_string()),
+            2 => {
+                if rnd(4) == 0 {
+                    Expansion::Null
+                } else if rnd(6) == 0 {
+                    Expansion::Void
+                } else {
+                    Expansion::Token("1".into())
+                }
+            }
+            3 | 4 => Expansion::Seq((0..1 + rnd(3)).map(|_| gen(rnd, depth - 1)).collect()),
+            5 | 6 => Expansion::OneOf((0..1 + rnd(3)).map(|_| gen(rnd, depth - 1)).collect()),
+            _ => {
+                let min = rnd(3) as u32;
+                let max = if rnd(3) == 0 {
+                    None
+                } else {
+                    Some(min + rnd(3) as u32)
+                };
+                Expansion::Repeat {
+                    body: Box::new(gen(rnd, depth - 1)),
+                    min,
+                    max,
+                }
+            }
+        }
+    }
+
+    for _ in 0..250 {
+        let body = gen(&mut rnd, 3);
+        let doc = Doc {
+            uri: "random".into(),
+            root: None,
+            mode: Mode::Dtmf,
+            rules: vec![RuleDef {
+                id: "r".into(),
+                public: true,
+                body: body.clone(),
+            }],
+        };
+        let g = Grammar::from_doc(doc, BTreeMap::new()).unwrap();
+        let language = lang(&body);
+        for len in 0..=4 {
+            for bits in 0..(1u32 << len) {
+                let input: String = (0..len)
+                    .map(|i| if bits >> i & 1 == 0 { '1' } else { '2' })
+                    .collect();
+                let in_lang = language.contains(&input);
+                let extends = language
+                    .iter()
+                    .any(|s| s.len() > input.len() && s.starts_with(&input));
+                let want = match (in_lang, extends) {
+                    (true, can_extend) => MatchResult::Complete {
+                        interpretation: Value::String(input.clone()),
+                        utterance: input.clone(),
+                        can_extend,
+                    },
+                    (false, true) => MatchResult::Partial,
+                    (false, false) => MatchResult::NoMatch,
+                };
+                assert_eq!(g.matches(&input), want, "{body:?} on {input:?}");
+            }
+        }
+    }
+}
