@@ -83,6 +83,7 @@ impl DigitPattern {
         let mut trailing = false;
         let mut i = 0;
         while i < bytes.len() {
+            // In bounds: the loop condition.
             let c = bytes[i];
             match c {
                 b'0'..=b'9' | b'*' | b'#' => positions.push(Position::Exact(c)),
@@ -94,6 +95,7 @@ impl DigitPattern {
                     trailing = true;
                 }
                 b'[' => {
+                    // `close` >= 1 (bytes[i] is '[', not ']'), so the class slice below is in order and in bounds.
                     let close = bytes[i..]
                         .iter()
                         .position(|&b| b == b']')
@@ -175,6 +177,7 @@ fn parse_class(inner: &[u8]) -> Option<u16> {
     let mut mask = 0u16;
     let mut i = 0;
     while i < inner.len() {
+        // In bounds: the loop condition.
         let lo = inner[i];
         if !lo.is_ascii_digit() {
             return None;

@@ -64,6 +64,7 @@ impl LocalPool {
             })
         });
         let i = self.next.fetch_add(1, Ordering::Relaxed) % self.workers.len();
+        // `i` is reduced modulo the worker count, which `new` makes at least one.
         // A worker that is gone drops the job, and with it `tx`: the receiver then reports the pool gone.
         let _ = self.workers[i].send(job);
         rx

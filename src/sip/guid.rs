@@ -45,7 +45,8 @@ impl CallGuid {
                 })
                 .collect();
             // Exactly 8 hex digits with a letter is hex; all-digit groups are the decimal form CVP sends.
-            if let Some(w) = decimal {
+            // `decimal` has one word per part, and there are four parts.
+            if let Some(w) = decimal.filter(|w| w.len() == 4) {
                 return Ok(CallGuid([w[0], w[1], w[2], w[3]]));
             }
             let mut w = [0u32; 4];

@@ -149,7 +149,7 @@ pub fn uri_user(value: &str) -> Option<String> {
             .filter(|p| p.eq_ignore_ascii_case(s))
             .map(|_| &v[s.len()..])
     })?;
-    let is_tel = v.len() >= 4 && v[..4].eq_ignore_ascii_case("tel:");
+    let is_tel = v.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("tel:"));
     let end = if is_tel {
         rest.find([';', '>'])
     } else {
@@ -207,6 +207,10 @@ mod tests {
         assert_eq!(uri_user("<sip:host.only>"), None);
         assert_eq!(uri_user("garbage"), None);
         assert_eq!(uri_user("<sip:>"), None);
+        // Multi-byte characters where a scheme would be must not split a character.
+        assert_eq!(uri_user("té:x"), None);
+        assert_eq!(uri_user("<€€€€>"), None);
+        assert_eq!(uri_user("\"Zoë\" <sip:zoë@host>").as_deref(), Some("zoë"));
     }
 
     #[test]
