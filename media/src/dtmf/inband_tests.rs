@@ -313,3 +313,64 @@ fn inband_cost() {
     );
     assert_eq!(n, 180);
 }
+
+#[test]
+fn speech_like_vowels_give_no_digits() {
+    // Additive vowels: harmonics of a moving pitch (85-260 Hz, with intonation and vibrato) shaped by formants,
+    // several placed on DTMF frequencies (/a/ 730 + 1090 Hz, /ae/ 660 + 1720, /o/ 570 + 840, /u/ 300 + 870, /i/ 270
+    // + 2290, and a "vowel" with formants exactly at 697 and 1209 Hz): the classic talk-off case. 174 Hz puts
+    // harmonics 4 and 7 within 0.1 % of 697 and 1209 Hz.
+    let vowels: [(f64, f64, f64); 6] = [
+        (730.0, 1090.0, 2440.0),
+        (660.0, 1720.0, 2410.0),
+        (570.0, 840.0, 2410.0),
+        (300.0, 870.0, 2240.0),
+        (270.0, 2290.0, 3010.0),
+        (697.0, 1209.0, 2500.0),
+    ];
+    let mut x = Vec::new();
+    for (vi, &(f1, f2, f3)) in vowels.iter().enumerate() {
+        // Intonation (15 % swing) or a near-monotone chant (1 % vibrato): the harder case for talk-off.
+        for (base, swing) in [
+            (85.0, 0.15),
+            (120.0, 0.15),
+            (180.0, 0.15),
+            (260.0, 0.15),
+            (100.0, 0.0),
+            (174.0, 0.0),
+        ] {
+            let n = 3200; // 400 ms
+            let mut phases = [0.0f64; 48];
+            for i in 0..n {
+                let t = i as f64 / RATE;
+                let f0 = base
+                    * (1.0
+                        + swing * (2.0 * PI * 1.5 * t).sin()
+                        + 0.01 * (2.0 * PI * 5.5 * t).sin())
+                    + vi as f64;
+                let mut v = 0.0;
+                for (h, ph) in phases.iter_mut().enumerate() {
+                    let f = f0 * (h + 1) as f64;
+                    if f > 3800.0 {
+                        break;
+                    }
+                    *ph += 2.0 * PI * f / RATE;
+                    let gain = |fc: f64, bw: f64| 1.0 / (1.0 + ((f - fc) / bw).powi(2));
+                    let a = gain(f1, 60.0) + 0.7 * gain(f2, 80.0) + 0.3 * gain(f3, 120.0);
+                    v += a * ph.sin() / (h + 1) as f64;
+                }
+                x.push(9000.0 * v);
+            }
+        }
+    }
+    // The case is a real one: without the purity tests (energy share, second harmonics) the chant talks off.
+    let loose = InbandConfig {
+        harmonic_db: -100.0,
+        energy_fraction: 0.3,
+        ..InbandConfig::default()
+    };
+    assert!(!InbandDetector::with_config(loose)
+        .process(&pcm(&x))
+        .is_empty());
+    assert_eq!(detect(&x), vec![]);
+}

@@ -11,6 +11,8 @@
 //! - A long event (§2.5.1.3 / §2.5.2.3) is sent in segments of 0xFFFF units, each segment with a new timestamp
 //!   (previous timestamp + 0xFFFF) and no marker bit; a segment that continues an event not ended by an E bit is the
 //!   same digit.
+//! - A different key with the same timestamp as the previous event (a sender that does not advance its clock
+//!   between digits when it sends no audio) is a new event; late packets of the earlier key stay ignored.
 //! - Reordered and duplicated packets: a packet of an event already seen updates it or is dropped; a packet of an
 //!   event older than the newest one seen (a late straggler whose newer successor already arrived) is dropped —
 //!   reporting it would put the digits out of order. A timestamp more than [`MAX_REORDER`] samples older is taken as
@@ -98,7 +100,7 @@ pub struct Rfc4733Receiver {
     /// Timestamp of the newest event or segment seen.
     newest: Option<u32>,
     /// Recent event and segment timestamps, newest at the back.
-    history: VecDeque<u32>,
+    history: VecDeque<(u32, Digit)>,
     /// Digits found but not yet returned (a packet with several event blocks can end one and start another).
     pending: VecDeque<DigitEvent>,
 }
@@ -189,14 +191,14 @@ impl Rfc4733Receiver {
         }
     }
 
-    fn remember(&mut self, ts: u32) {
-        if self.history.contains(&ts) {
+    fn remember(&mut self, ts: u32, digit: Digit) {
+        if self.history.contains(&(ts, digit)) {
             return;
         }
         if self.history.len() == HISTORY {
             self.history.pop_front();
         }
-        self.history.push_back(ts);
+        self.history.push_back((ts, digit));
         if self.newest.is_none_or(|n| ts_after(ts, n)) {
             self.newest = Some(ts);
         }
@@ -227,7 +229,7 @@ impl Rfc4733Receiver {
 
         // A packet of the newest event's current segment: an update, an end or a duplicate.
         if let Some(ev) = self.last.as_mut() {
-            if ts == ev.seg_ts {
+            if ts == ev.seg_ts && digit == ev.digit {
                 if ev.ended == Ended::EndBit {
                     return; // redundant or late end packet, or a straggler update
                 }
@@ -266,12 +268,12 @@ impl Rfc4733Receiver {
                     let d = ev.report();
                     self.pending.push_back(d);
                 }
-                self.remember(ts);
+                self.remember(ts, digit);
                 return;
             }
         }
 
-        if self.history.contains(&ts) {
+        if self.history.contains(&(ts, digit)) {
             return; // an older event or segment already handled
         }
         if let Some(newest) = self.newest {
@@ -298,7 +300,7 @@ impl Rfc4733Receiver {
         }
         tracing::debug!(ts, %digit, marker, end = te.end, "telephone-event: new event");
         self.last = Some(ev);
-        self.remember(ts);
+        self.remember(ts, digit);
         // Newer than the newest, or a clock jump: either way the timeline restarts here.
         self.newest = Some(ts);
     }

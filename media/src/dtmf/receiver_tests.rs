@@ -404,3 +404,20 @@ fn sender_to_receiver_through_a_bad_network() {
         }
     }
 }
+
+#[test]
+fn a_new_key_reusing_the_previous_timestamp() {
+    let t0 = Instant::now();
+    let a = press(1, 7000, 0);
+    let mut b = press(2, 7000, 300);
+    b[0].2 = true;
+    let mut seq = a.clone();
+    seq.extend(b.clone());
+    // Late end packets of "1" after "2" began.
+    seq.push((560, 7000, false, pkt(1, true, 800)));
+    seq.push((570, 7000, false, pkt(2, true, 800)));
+    for mode in [ReportAt::Start, ReportAt::End] {
+        let mut rx = Rfc4733Receiver::with_report_at(T, mode);
+        assert_eq!(digits(&run(&mut rx, t0, &seq)), "12", "{mode:?}");
+    }
+}
