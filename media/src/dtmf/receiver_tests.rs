@@ -421,3 +421,27 @@ fn a_new_key_reusing_the_previous_timestamp() {
         assert_eq!(digits(&run(&mut rx, t0, &seq)), "12", "{mode:?}");
     }
 }
+
+/// A 20 s key press from our sender (three segments, §2.5.1.3) is one digit with the whole duration.
+#[test]
+fn long_press_from_the_sender() {
+    let t0 = Instant::now();
+    let base = u32::MAX - 50_000; // the segments cross the 32-bit wrap
+    for mode in [ReportAt::Start, ReportAt::End] {
+        let mut tx2 = Rfc4733Sender::new();
+        tx2.queue(t0, &[Digit::D8], Duration::from_secs(20), Duration::ZERO);
+        let mut rx = Rfc4733Receiver::with_report_at(T, mode);
+        let mut got = Vec::new();
+        while let Some(at) = tx2.next_timeout() {
+            while let Some(p) = tx2.poll(at) {
+                let ts = base.wrapping_add(((p.event_start - t0).as_nanos() / 125_000) as u32);
+                got.extend(rx.handle(at, ts, p.marker, &p.payload).unwrap());
+            }
+        }
+        assert_eq!(got.len(), 1, "{mode:?}: {got:?}");
+        assert_eq!(got[0].rtp_timestamp, base);
+        if mode == ReportAt::End {
+            assert_eq!(got[0].duration_samples, 160_000);
+        }
+    }
+}
