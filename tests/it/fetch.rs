@@ -301,6 +301,34 @@ async fn redirects_followed_and_post_303_becomes_get() {
 }
 
 #[tokio::test]
+async fn fragments_are_not_sent_nor_split_the_cache() {
+    let server = serve(|r| match r.path.as_str() {
+        "/app.vxml" => ok("doc", &[("Cache-Control", "max-age=600")]),
+        "/moved" => send(302, "", &[("Location", "/app.vxml#b")]),
+        _ => send(404, "", &[]),
+    })
+    .await;
+    let s = fetcher().session();
+    let mut req = get(&server.url("/app.vxml#menu"));
+    req.kind = FetchKind::Grammar;
+    let r = s.fetch(&req).await.unwrap();
+    assert_eq!(r.url, server.url("/app.vxml#menu"));
+    let r = s.fetch(&get(&server.url("/app.vxml#other"))).await.unwrap();
+    assert_eq!(
+        (r.url, r.body),
+        (server.url("/app.vxml#other"), b"doc".to_vec())
+    );
+    let r = s.fetch(&get(&server.url("/moved#a"))).await.unwrap();
+    assert_eq!(r.url, server.url("/app.vxml#b"));
+    let seen = server.requests();
+    assert_eq!(seen.iter().filter(|r| r.path == "/app.vxml").count(), 1);
+    assert!(seen.iter().all(|r| !r.path.contains('#')));
+    assert!(seen[0]
+        .header("accept")
+        .is_some_and(|a| a.starts_with("application/srgs+xml")));
+}
+
+#[tokio::test]
 async fn redirect_loop_is_bounded() {
     let server = serve(|r| match r.path.as_str() {
         "/a" => send(302, "", &[("Location", "/b")]),

@@ -23,7 +23,7 @@ use http::header::{self, HeaderMap, HeaderValue};
 use http_cache_semantics::{AfterResponse, BeforeRequest, CacheOptions, CachePolicy};
 use url::Url;
 
-use crate::request::{FetchError, FetchRequest, FetchResponse, Method};
+use crate::request::{FetchError, FetchKind, FetchRequest, FetchResponse, Method};
 
 use cache::{Entry, HttpCache};
 
@@ -201,6 +201,10 @@ impl SessionFetcher {
                 )))
             }
         }
+        // The fragment is not sent (RFC 9110 §7.1) and does not name another resource for the cache; it is given
+        // back on the final URL unless a redirect brought its own (RFC 9110 §10.2.2).
+        let mut fragment = url.fragment().map(str::to_string);
+        url.set_fragment(None);
         let mut method = req.method;
         let mut body = req.body.clone();
         let max_redirects = self.shared.config.max_redirects;
@@ -208,13 +212,25 @@ impl SessionFetcher {
         let mut hops = 0;
         while hops <= max_redirects {
             match self.exchange(&url, method, body.as_ref(), req).await? {
-                Hop::Done(r) => return Ok(r),
+                Hop::Done(mut r) => {
+                    if let Some(f) = fragment {
+                        if let Ok(mut u) = Url::parse(&r.url) {
+                            u.set_fragment(Some(&f));
+                            r.url = u.to_string();
+                        }
+                    }
+                    return Ok(r);
+                }
                 Hop::Retry if !retried => retried = true,
                 Hop::Retry => return Err(FetchError::Http(304)),
                 Hop::Redirect(status, location) => {
-                    let next = url.join(&location).map_err(|e| {
+                    let mut next = url.join(&location).map_err(|e| {
                         FetchError::BadUrl(format!("redirect from {url} to {location:?}: {e}"))
                     })?;
+                    if let Some(f) = next.fragment() {
+                        fragment = Some(f.to_string());
+                        next.set_fragment(None);
+                    }
                     if next.scheme() != "http" {
                         return Err(FetchError::BadUrl(format!(
                             "redirect from {url} to unsupported {next}"
@@ -240,6 +256,14 @@ impl SessionFetcher {
     fn request_headers(&self, url: &Url, req: &FetchRequest) -> HeaderMap {
         let mut headers = HeaderMap::new();
         headers.insert(header::USER_AGENT, self.shared.user_agent.clone());
+        let accept = match req.kind {
+            FetchKind::Document => "application/voicexml+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5",
+            FetchKind::Grammar => "application/srgs+xml, application/srgs;q=0.9, application/xml;q=0.8, */*;q=0.5",
+            FetchKind::Script => "application/javascript, application/ecmascript;q=0.9, text/javascript;q=0.9, */*;q=0.5",
+            FetchKind::Audio => "audio/*, */*;q=0.5",
+            FetchKind::Data => "application/xml, text/xml;q=0.9, */*;q=0.5",
+        };
+        headers.insert(header::ACCEPT, HeaderValue::from_static(accept));
         let cookie = lock(&self.cookies)
             .get_request_values(url)
             .map(|(name, value)| format!("{name}={value}"))
