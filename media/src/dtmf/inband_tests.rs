@@ -374,3 +374,33 @@ fn speech_like_vowels_give_no_digits() {
         .is_empty());
     assert_eq!(detect(&x), vec![]);
 }
+
+#[test]
+fn fastest_q24_dialling_through_ulaw() {
+    // 40 ms tones, 40 ms pauses (12.5 digits/s), tones at -25 dBm0 (per tone, µ-law 0 dBm0 ≈ 3.17 dBFS below
+    // full-scale sine), the high tone 2 dB above the low one, through a µ-law encode/decode.
+    let a = 32767.0 * 10f64.powf(-(25.0 + 3.17) / 20.0);
+    let want = "1234567890*#ABCD5555";
+    for offset in [0.0, 2.1, 3.7] {
+        let mut x = Vec::new();
+        silence(&mut x, 40.0 + offset);
+        for c in want.chars() {
+            tone(
+                &mut x,
+                Digit::from_char(c).unwrap(),
+                40.0,
+                a,
+                a * 1.26,
+                0.0,
+                0.0,
+            );
+            silence(&mut x, 40.0);
+        }
+        let coded: Vec<i16> = pcm(&x)
+            .iter()
+            .map(|&s| crate::g711::ulaw_to_linear(crate::g711::linear_to_ulaw(s)))
+            .collect();
+        let found = InbandDetector::new().process(&coded);
+        assert_eq!(keys(&found), want, "offset {offset} ms");
+    }
+}
