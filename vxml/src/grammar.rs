@@ -251,11 +251,18 @@ impl Grammar {
         }
     }
 
-    /// Problems found when linking external grammars (a reference to a rule that does not exist or is private):
-    /// the interpreter should raise `error.badfetch` with the first.
+    /// Call once every external grammar is linked. Reports an external grammar still not linked (a nested
+    /// reference only becomes visible in [`Grammar::external_refs`] once its parent is linked) or a reference to a
+    /// rule that does not exist or is private: the interpreter raises `error.badfetch` with it.
     pub fn check(&self) -> Result<(), GrammarError> {
-        match self.program.problems.first() {
-            Some(p) => Err(GrammarError::new(&self.main.uri, p.clone())),
+        if let Some(p) = self.program.problems.first() {
+            return Err(GrammarError::new(&self.main.uri, p.clone()));
+        }
+        match self.external_refs().first() {
+            Some(uri) => Err(GrammarError::new(
+                &self.main.uri,
+                format!("external grammar {uri} was not fetched"),
+            )),
             None => Ok(()),
         }
     }

@@ -351,6 +351,12 @@ fn external_references_resolve_and_link() {
         ]
     );
     assert_eq!(main.matches("2"), MatchResult::NoMatch);
+    let e = main.check().unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("http://example.com/app/sub.grxml was not fetched"),
+        "{e}"
+    );
     let sub = Grammar::parse_srgs(
         r#"<grammar mode="dtmf" root="one"><rule id="one" scope="public">1</rule><rule id="two" scope="public">2<tag>'b'</tag></rule></grammar>"#,
         "http://example.com/app/sub.grxml",
