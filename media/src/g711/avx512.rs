@@ -5,7 +5,8 @@
 //! - decode: two lookups (low and high bytes of the magnitude) for 64 codes, interleave, negate by mask;
 //! - transcode: one lookup, sign bit copied;
 //! - encode: fold the sign (one's complement), look up the segment's shift and code bits by the 7-bit segment
-//!   index, shift the mantissa out with `vpsrlvw`, and clear the sign bit by mask for negative samples.
+//!   index, shift the mantissa out with `vpsrlvw`, clear the sign bit of negative samples with one ternary-logic
+//!   op, and pack two registers of 16-bit lanes into 64 bytes with one more `vpermi2b`.
 //!
 //! The tables are built at compile time from [`super::scalar`]'s formulas (decode, transcode) or from the same
 //! bit-length rule (encode). Tails use masked loads and stores, so short frames stay in SIMD. Every entry point checks the CPU at run time
@@ -116,12 +117,12 @@ struct Enc {
     bits: (__m512i, __m512i),
 }
 
-/// Encodes 32 samples; each 16-bit lane of the result holds one code.
+/// Encodes 32 samples; the low byte of each 16-bit lane holds one code (the high byte is garbage).
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
 fn encode32(x: __m512i, k: &Enc) -> __m512i {
     let even = 0x5555_5555_5555_5555u64; // low byte of each 16-bit lane
-    let negative = _mm512_movepi16_mask(x);
-    let mag = _mm512_xor_si512(x, _mm512_srai_epi16::<15>(x)); // one's complement magnitude
+    let sign = _mm512_srai_epi16::<15>(x); // 0 or -1
+    let mag = _mm512_xor_si512(x, sign); // one's complement magnitude
     let (a, v) = if k.ulaw {
         let biased = _mm512_add_epi16(_mm512_srli_epi16::<2>(mag), _mm512_set1_epi16(33));
         let a = _mm512_min_epi16(biased, _mm512_set1_epi16(0x1FFF));
@@ -130,12 +131,15 @@ fn encode32(x: __m512i, k: &Enc) -> __m512i {
         let a = _mm512_srli_epi16::<3>(mag);
         (a, _mm512_srli_epi16::<5>(a))
     };
-    // v <= 127 sits in the low byte; the high byte of each lane is zeroed by the mask.
+    // v <= 127 sits in the low byte; the shift's high byte must be 0, so the mask zeroes it.
     let shift = _mm512_maskz_permutex2var_epi8(even, k.shift.0, v, k.shift.1);
-    let bits = _mm512_maskz_permutex2var_epi8(even, k.bits.0, v, k.bits.1);
-    let code = _mm512_xor_si512(bits, _mm512_srlv_epi16(a, shift));
-    // Positive codes carry bit 7; negative samples clear it.
-    _mm512_mask_sub_epi16(code, negative, code, _mm512_set1_epi16(0x80))
+    let bits = _mm512_permutex2var_epi8(k.bits.0, v, k.bits.1);
+    // bits ^ mantissa ^ (sign & 0x80): positive codes carry bit 7, negative samples clear it.
+    let mantissa = _mm512_srlv_epi16(a, shift);
+    _mm512_xor_si512(
+        bits,
+        _mm512_ternarylogic_epi32::<0x78>(mantissa, sign, _mm512_set1_epi16(0x80)),
+    )
 }
 
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
@@ -146,6 +150,26 @@ fn encode_avx512(pcm: &[i16], out: &mut [u8], ulaw: bool) {
         shift: load_table(shift_tab),
         bits: load_table(bits_tab),
     };
+    // Byte 2i of the concatenation (a, b): the low bytes of 64 lanes, in order.
+    let even_bytes = _mm512_set_epi8(
+        126, 124, 122, 120, 118, 116, 114, 112, 110, 108, 106, 104, 102, 100, 98, 96, 94, 92, 90,
+        88, 86, 84, 82, 80, 78, 76, 74, 72, 70, 68, 66, 64, 62, 60, 58, 56, 54, 52, 50, 48, 46, 44,
+        42, 40, 38, 36, 34, 32, 30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0,
+    );
+    let mut src = pcm.chunks_exact(2 * ENC_BLOCK);
+    let mut dst = out.chunks_exact_mut(2 * ENC_BLOCK);
+    for (s, d) in (&mut src).zip(&mut dst) {
+        // SAFETY: `s` holds 64 i16 (128 bytes) and `d` 64 bytes; unaligned access is allowed.
+        unsafe {
+            let a = encode32(_mm512_loadu_si512(s.as_ptr().cast()), &k);
+            let b = encode32(_mm512_loadu_si512(s.as_ptr().add(ENC_BLOCK).cast()), &k);
+            _mm512_storeu_si512(
+                d.as_mut_ptr().cast(),
+                _mm512_permutex2var_epi8(a, even_bytes, b),
+            );
+        }
+    }
+    let (pcm, out) = (src.remainder(), dst.into_remainder());
     let mut src = pcm.chunks_exact(ENC_BLOCK);
     let mut dst = out.chunks_exact_mut(ENC_BLOCK);
     for (s, d) in (&mut src).zip(&mut dst) {

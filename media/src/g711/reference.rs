@@ -88,6 +88,8 @@ pub fn alaw_to_linear(code: u8) -> i16 {
 
 /// G.711 Table 3 (µ-law to A-law): entry `n` is the A-law character-signal number (1..=128) for µ-law number
 /// `n` (0..=127), both counted from the smallest magnitude. The same mapping holds for both polarities.
+/// µ-law number 80 maps to A-law 80, as in Lindberg's 1994 correction of the widely copied Sun tables (which
+/// had 81); the tests derive the rest from G.711's scales.
 pub const ULAW_TO_ALAW_NUMBER: [u8; 128] = [
     1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, // µ 0..=15
     9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, // µ 16..=31
@@ -103,6 +105,7 @@ pub const ULAW_TO_ALAW_NUMBER: [u8; 128] = [
 
 /// G.711 Table 4 (A-law to µ-law): entry `n - 1` is the µ-law character-signal number (0..=127) for A-law
 /// number `n` (1..=128), both counted from the smallest magnitude. The same mapping holds for both polarities.
+/// A-law number 80 maps to µ-law 80 (Lindberg's correction; older copies have 79).
 pub const ALAW_TO_ULAW_NUMBER: [u8; 128] = [
     1, 3, 5, 7, 9, 11, 13, 15, 16, 17, 18, 19, 20, 21, 22, 23, // A 1..=16
     24, 25, 26, 27, 28, 29, 30, 31, 32, 32, 33, 33, 34, 34, 35, 35, // A 17..=32
