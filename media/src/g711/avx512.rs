@@ -9,8 +9,8 @@
 //!   op, and pack two registers of 16-bit lanes into 64 bytes with one more `vpermi2b`.
 //!
 //! The tables are built at compile time from [`super::scalar`]'s formulas (decode, transcode) or from the same
-//! bit-length rule (encode). Tails use masked loads and stores, so short frames stay in SIMD. Every entry point checks the CPU at run time
-//! and falls back to scalar, so they are safe to call anywhere.
+//! bit-length rule (encode). Tails use masked loads and stores, so short frames stay in SIMD. Every entry point
+//! checks the CPU at run time and falls back to scalar, so they are safe to call anywhere.
 
 use std::arch::x86_64::*;
 
