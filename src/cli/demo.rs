@@ -108,7 +108,7 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
     println!("callserver: INVITE 541764140144 -> {}", leg.status);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     println!("callserver: caller keys {} (RFC 4733)", args.digits);
-    leg.media.send_dtmf(&args.digits);
+    leg.send_dtmf(&args.digits);
     let mut got = None;
     for _ in 0..50 {
         tokio::time::sleep(Duration::from_millis(200)).await;

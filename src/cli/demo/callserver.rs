@@ -35,10 +35,13 @@ pub struct CallServer {
 pub struct Leg {
     /// The dialog.
     pub dialog: InviteDialog,
-    /// The caller's media.
-    pub media: MediaHandle,
+    /// The caller's media (when the call server plays the caller).
+    pub media: Option<MediaHandle>,
     /// Final status of the INVITE.
     pub status: u16,
+    /// The gateway's RTP address from its answer.
+    pub remote: Option<SocketAddr>,
+    version: u32,
     states: DialogStateReceiver,
     call_id: String,
     byes: Arc<Mutex<HashMap<String, String>>>,
@@ -124,12 +127,24 @@ impl CallServer {
         // The caller only listens; drain what its session reports.
         tokio::spawn(async move { while events.recv().await.is_some() {} });
         let local = media.local_addr();
-        let offer = format!(
-            "v=0\r\no=cvp 1 1 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\nm=audio {port} RTP/AVP 0 101\r\n\
-a=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=ptime:20\r\na=sendrecv\r\n",
-            ip = local.ip(),
-            port = local.port()
-        );
+        let mut leg = self.call_with_rtp(gw, dnis, guid, ivr, local).await?;
+        if let Some(remote) = leg.remote {
+            media.set_remote(remote);
+        }
+        leg.media = Some(media);
+        Ok(leg)
+    }
+
+    /// Places a call offering `rtp` as the caller's media address (the test owns that socket).
+    pub async fn call_with_rtp(
+        &self,
+        gw: SocketAddr,
+        dnis: &str,
+        guid: &str,
+        ivr: SocketAddr,
+        rtp: SocketAddr,
+    ) -> anyhow::Result<Leg> {
+        let offer = offer_sdp(rtp, "sendrecv", 1);
         let (state_tx, states) = self.dialogs.new_dialog_state_channel();
         let opt = InviteOption {
             caller: rsipstack::sip::Uri::try_from(
@@ -138,7 +153,7 @@ a=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n
             callee: rsipstack::sip::Uri::try_from(format!("sip:{dnis}@{gw}").as_str())?,
             contact: rsipstack::sip::Uri::try_from(format!("sip:cvp@{}", self.addr).as_str())?,
             content_type: Some("application/sdp".into()),
-            offer: Some(offer.into_bytes()),
+            offer: Some(offer),
             headers: Some(vec![
                 Header::Other("Cisco-Guid".into(), guid.into()),
                 Header::Other(
@@ -157,26 +172,65 @@ a=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n
             .as_ref()
             .map(|r| u16::from(r.status_code.clone()))
             .unwrap_or(0);
-        if let Some(r) = resp.as_ref().filter(|_| status == 200) {
-            if let Ok(n) = sdp::negotiate(&r.body, Codec::G711Ulaw, DtmfRelay::RtpNte) {
-                if let Some(remote) = n.remote {
-                    media.set_remote(remote);
-                }
-            }
-        }
+        let remote = resp
+            .as_ref()
+            .filter(|_| status == 200)
+            .and_then(|r| sdp::negotiate(&r.body, Codec::G711Ulaw, DtmfRelay::RtpNte).ok())
+            .and_then(|n| n.remote);
         let call_id = dialog.id().call_id.clone();
         Ok(Leg {
             dialog,
-            media,
+            media: None,
             status,
+            remote,
             states,
             call_id,
             byes: self.byes.clone(),
+            version: 1,
         })
     }
 }
 
+/// An SDP offer: PCMU and telephone-event 101 at `rtp`, in `direction`.
+fn offer_sdp(rtp: SocketAddr, direction: &str, version: u32) -> Vec<u8> {
+    format!(
+        "v=0\r\no=cvp 1 {version} IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\nm=audio {port} RTP/AVP 0 101\r\n\
+a=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=ptime:20\r\na={direction}\r\n",
+        ip = rtp.ip(),
+        port = rtp.port()
+    )
+    .into_bytes()
+}
+
 impl Leg {
+    /// Sends DTMF from the caller's media (RFC 4733).
+    pub fn send_dtmf(&self, digits: &str) {
+        if let Some(m) = &self.media {
+            m.send_dtmf(digits);
+        }
+    }
+
+    /// re-INVITE moving the caller's media to `rtp` with `direction` (`sendrecv`, `sendonly`...); returns the status
+    /// and the gateway's answer SDP.
+    pub async fn reinvite(
+        &mut self,
+        rtp: SocketAddr,
+        direction: &str,
+    ) -> anyhow::Result<(u16, Vec<u8>)> {
+        self.version += 1;
+        let resp = self
+            .dialog
+            .reinvite(
+                Some(vec![Header::ContentType("application/sdp".into())]),
+                Some(offer_sdp(rtp, direction, self.version)),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("re-invite: {e}"))?;
+        Ok(resp
+            .map(|r| (u16::from(r.status_code.clone()), r.body))
+            .unwrap_or((0, Vec::new())))
+    }
+
     /// Hangs up (BYE from the call server).
     pub async fn hangup(&self) {
         self.dialog.bye().await.ok();

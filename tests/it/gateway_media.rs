@@ -1,0 +1,117 @@
+//! The gateway's media follows the SIP dialog: RTP goes where the latest SDP says, and stops on hold.
+//!
+//! In process: the gateway (`vxgate::sip::server`) and the demo's call server (rsipstack UAC) on 127.0.0.1; the
+//! caller's RTP address is a plain UDP socket of this test, so what the gateway sends is observed directly.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::UdpSocket;
+use vxgate::call::CallEnv;
+use vxgate::cli::demo::callserver::CallServer;
+use vxgate::config::GatewayConfig;
+use vxgate::service::ServiceEnv;
+
+/// Waits up to `limit` for one RTP packet on `sock`; returns its payload type.
+async fn rtp_pt(sock: &UdpSocket, limit: Duration) -> Option<u8> {
+    let mut buf = [0u8; 2048];
+    let (n, _) = tokio::time::timeout(limit, sock.recv_from(&mut buf))
+        .await
+        .ok()?
+        .ok()?;
+    (n >= 12 && buf[0] >> 6 == 2).then_some(buf[1] & 0x7f)
+}
+
+/// Empties what is queued on `sock`.
+async fn drain(sock: &UdpSocket) {
+    let mut buf = [0u8; 2048];
+    while tokio::time::timeout(Duration::from_millis(5), sock.recv_from(&mut buf))
+        .await
+        .is_ok()
+    {}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reinvite_moves_rtp_and_hold_stops_it() {
+    let mut config = GatewayConfig::default();
+    config.sip.udp = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+    config.sip.tcp = None;
+    let config = Arc::new(config);
+    let services = ServiceEnv::new(&config).await.expect("services");
+    let engine = services.engine.clone();
+    let env = Arc::new(CallEnv {
+        config: config.clone(),
+        services,
+    });
+    let server = vxgate::sip::server::start(config, env)
+        .await
+        .expect("gateway");
+    let gw = server.udp_addr().expect("udp");
+    let cs = CallServer::start(engine).await.expect("call server");
+
+    let a = UdpSocket::bind("127.0.0.1:0").await.expect("bind a");
+    let b = UdpSocket::bind("127.0.0.1:0").await.expect("bind b");
+    let ivr = SocketAddr::from(([127, 0, 0, 1], 9));
+    let guid = "1-2-3-4";
+    let mut leg = cs
+        .call_with_rtp(gw, "91919191", guid, ivr, a.local_addr().expect("addr"))
+        .await
+        .expect("call");
+    assert_eq!(leg.status, 200);
+    // Ringback arrives at A in PCMU.
+    assert_eq!(rtp_pt(&a, Duration::from_secs(2)).await, Some(0));
+
+    // re-INVITE to B: the media moves without dropping the call.
+    let (status, answer) = leg
+        .reinvite(b.local_addr().expect("addr"), "sendrecv")
+        .await
+        .expect("re-invite");
+    assert_eq!(status, 200);
+    assert!(String::from_utf8_lossy(&answer).contains("a=sendrecv"));
+    assert_eq!(
+        rtp_pt(&b, Duration::from_secs(2)).await,
+        Some(0),
+        "rtp did not move to b"
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    drain(&a).await;
+    assert_eq!(
+        rtp_pt(&a, Duration::from_millis(400)).await,
+        None,
+        "rtp still sent to a"
+    );
+
+    // Hold (a=sendonly from the call server): the gateway answers recvonly and stops sending.
+    let (status, answer) = leg
+        .reinvite(b.local_addr().expect("addr"), "sendonly")
+        .await
+        .expect("hold");
+    assert_eq!(status, 200);
+    assert!(
+        String::from_utf8_lossy(&answer).contains("a=recvonly"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    drain(&b).await;
+    assert_eq!(
+        rtp_pt(&b, Duration::from_millis(400)).await,
+        None,
+        "rtp sent while on hold"
+    );
+
+    // Resume.
+    let (status, _) = leg
+        .reinvite(b.local_addr().expect("addr"), "sendrecv")
+        .await
+        .expect("resume");
+    assert_eq!(status, 200);
+    assert_eq!(
+        rtp_pt(&b, Duration::from_secs(2)).await,
+        Some(0),
+        "rtp did not resume"
+    );
+    leg.hangup().await;
+    server.shutdown();
+}
