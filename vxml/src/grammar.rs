@@ -35,6 +35,31 @@ const MAX_PARSES: usize = 8;
 /// Longest input matched; longer input (no caller types this much) is a no-match.
 pub const MAX_INPUT_TOKENS: usize = 1024;
 
+/// Grammars kept by each compile cache before it starts afresh.
+const CACHE_ENTRIES: usize = 512;
+/// Longest grammar text kept in the compile cache.
+const CACHED_TEXT_BYTES: usize = 16 * 1024;
+
+/// Looks `key` up in a process-wide compile cache, compiling and storing on a miss. Errors are not cached.
+fn cached(
+    cache: &'static OnceLock<Mutex<HashMap<String, Grammar>>>,
+    key: String,
+    compile: impl FnOnce() -> Result<Grammar, GrammarError>,
+) -> Result<Grammar, GrammarError> {
+    let cache = cache.get_or_init(Default::default);
+    if let Some(g) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return Ok(g);
+    }
+    let g = compile()?;
+    if let Ok(mut c) = cache.lock() {
+        if c.len() >= CACHE_ENTRIES {
+            c.clear();
+        }
+        c.insert(key, g.clone());
+    }
+    Ok(g)
+}
+
 /// Input mode of a grammar (SRGS 1.0 §4.6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Mode {
@@ -107,20 +132,8 @@ impl Grammar {
     pub fn builtin(uri_or_type: &str) -> Result<Grammar, GrammarError> {
         // Pages name the same few builtins over and over: compile each spec once per process.
         static CACHE: OnceLock<Mutex<HashMap<String, Grammar>>> = OnceLock::new();
-        const CACHE_ENTRIES: usize = 256;
-        let cache = CACHE.get_or_init(Default::default);
         let key = uri_or_type.trim();
-        if let Some(g) = cache.lock().ok().and_then(|c| c.get(key).cloned()) {
-            return Ok(g);
-        }
-        let g = Grammar::compile_builtin(key)?;
-        if let Ok(mut c) = cache.lock() {
-            if c.len() >= CACHE_ENTRIES {
-                c.clear();
-            }
-            c.insert(key.to_string(), g.clone());
-        }
-        Ok(g)
+        cached(&CACHE, key.to_string(), || Grammar::compile_builtin(key))
     }
 
     fn compile_builtin(uri_or_type: &str) -> Result<Grammar, GrammarError> {
@@ -143,14 +156,30 @@ impl Grammar {
     /// ABNF form (`#ABNF 1.0;`, SRGS §4) is recognised by its header, as a document or as the text of an inline
     /// `<grammar>` element.
     pub fn parse_srgs(xml: &str, base_url: &str) -> Result<Grammar, GrammarError> {
-        let doc = srgs::parse(xml, base_url)?;
-        Grammar::from_doc(doc, BTreeMap::new())
+        // Every execution of a page reads its inline grammars again: compile each text once per process.
+        static CACHE: OnceLock<Mutex<HashMap<String, Grammar>>> = OnceLock::new();
+        if xml.len() > CACHED_TEXT_BYTES {
+            return Grammar::from_doc(srgs::parse(xml, base_url)?, BTreeMap::new());
+        }
+        let key = format!("{base_url}\n{xml}");
+        cached(&CACHE, key, || {
+            Grammar::from_doc(srgs::parse(xml, base_url)?, BTreeMap::new())
+        })
     }
 
     /// A DTMF grammar of alternatives, for `<option dtmf>` and `<choice dtmf>`: each key sequence (`"1"`, `"12"`,
     /// `"1 2"`, `"*"`) with its interpretation. Earlier alternatives win when several match. Characters that are
     /// not DTMF keys make that alternative unmatchable.
     pub fn from_alternatives(alts: &[(String, Value)]) -> Grammar {
+        static CACHE: OnceLock<Mutex<HashMap<String, Grammar>>> = OnceLock::new();
+        match serde_json::to_string(alts) {
+            Ok(key) => cached(&CACHE, key, || Ok(Grammar::compile_alternatives(alts)))
+                .unwrap_or_else(|_| Grammar::compile_alternatives(alts)),
+            Err(_) => Grammar::compile_alternatives(alts),
+        }
+    }
+
+    fn compile_alternatives(alts: &[(String, Value)]) -> Grammar {
         let items = alts
             .iter()
             .map(|(keys, value)| {
