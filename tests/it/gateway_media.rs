@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::net::UdpSocket;
 use vxgate::call::CallEnv;
 use vxgate::cli::demo::callserver::CallServer;
+use vxgate::cli::demo::ivr::SampleIvr;
 use vxgate::config::GatewayConfig;
 use vxgate::service::ServiceEnv;
 
@@ -32,8 +33,8 @@ async fn drain(sock: &UdpSocket) {
     {}
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reinvite_moves_rtp_and_hold_stops_it() {
+/// The gateway with built-in defaults on a free UDP port, and a call server.
+async fn gateway() -> (vxgate::sip::server::SipServer, SocketAddr, CallServer) {
     let mut config = GatewayConfig::default();
     config.sip.udp = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
     config.sip.tcp = None;
@@ -49,6 +50,41 @@ async fn reinvite_moves_rtp_and_hold_stops_it() {
         .expect("gateway");
     let gw = server.udp_addr().expect("udp");
     let cs = CallServer::start(engine).await.expect("call server");
+    (server, gw, cs)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inband_dtmf_when_the_offer_has_no_telephone_event() {
+    let ivr = SampleIvr::start(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .expect("ivr");
+    let (server, gw, cs) = gateway().await;
+    let leg = cs
+        .call_inband(gw, "541764140144", "5-6-7-8", ivr.addr())
+        .await
+        .expect("call");
+    assert_eq!(leg.status, 200);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    leg.play_tones("2580");
+    let mut digits = None;
+    for _ in 0..60 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        digits = ivr
+            .requests()
+            .iter()
+            .find_map(|r| r.param("digits").map(str::to_string));
+        if digits.is_some() {
+            break;
+        }
+    }
+    assert_eq!(digits.as_deref(), Some("2580"), "{:?}", ivr.requests());
+    leg.hangup().await;
+    server.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reinvite_moves_rtp_and_hold_stops_it() {
+    let (server, gw, cs) = gateway().await;
 
     let a = UdpSocket::bind("127.0.0.1:0").await.expect("bind a");
     let b = UdpSocket::bind("127.0.0.1:0").await.expect("bind b");

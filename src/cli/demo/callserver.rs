@@ -144,7 +144,41 @@ impl CallServer {
         ivr: SocketAddr,
         rtp: SocketAddr,
     ) -> anyhow::Result<Leg> {
-        let offer = offer_sdp(rtp, "sendrecv", 1);
+        self.place(gw, dnis, guid, ivr, rtp, true).await
+    }
+
+    /// Places a call whose caller has no telephone-event (PCMU only): its digits can only be heard in the audio.
+    pub async fn call_inband(
+        &self,
+        gw: SocketAddr,
+        dnis: &str,
+        guid: &str,
+        ivr: SocketAddr,
+    ) -> anyhow::Result<Leg> {
+        let mut cfg = SessionConfig::new(Law::Ulaw);
+        cfg.telephone_event = None;
+        let (media, mut events) = self.engine.open(cfg).await.context("caller media")?;
+        tokio::spawn(async move { while events.recv().await.is_some() {} });
+        let mut leg = self
+            .place(gw, dnis, guid, ivr, media.local_addr(), false)
+            .await?;
+        if let Some(remote) = leg.remote {
+            media.set_remote(remote);
+        }
+        leg.media = Some(media);
+        Ok(leg)
+    }
+
+    async fn place(
+        &self,
+        gw: SocketAddr,
+        dnis: &str,
+        guid: &str,
+        ivr: SocketAddr,
+        rtp: SocketAddr,
+        telephone_event: bool,
+    ) -> anyhow::Result<Leg> {
+        let offer = offer_sdp(rtp, "sendrecv", 1, telephone_event);
         let (state_tx, states) = self.dialogs.new_dialog_state_channel();
         let opt = InviteOption {
             caller: rsipstack::sip::Uri::try_from(
@@ -192,17 +226,53 @@ impl CallServer {
 }
 
 /// An SDP offer: PCMU and telephone-event 101 at `rtp`, in `direction`.
-fn offer_sdp(rtp: SocketAddr, direction: &str, version: u32) -> Vec<u8> {
+fn offer_sdp(rtp: SocketAddr, direction: &str, version: u32, telephone_event: bool) -> Vec<u8> {
+    let (fmts, te) = if telephone_event {
+        (
+            "0 101",
+            "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n",
+        )
+    } else {
+        ("0", "")
+    };
     format!(
-        "v=0\r\no=cvp 1 {version} IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\nm=audio {port} RTP/AVP 0 101\r\n\
-a=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=ptime:20\r\na={direction}\r\n",
+        "v=0\r\no=cvp 1 {version} IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\nm=audio {port} RTP/AVP {fmts}\r\n\
+a=rtpmap:0 PCMU/8000\r\n{te}a=ptime:20\r\na={direction}\r\n",
         ip = rtp.ip(),
         port = rtp.port()
     )
     .into_bytes()
 }
 
+/// DTMF keys as audio (ITU-T Q.23 tone pairs, 100 ms on, 100 ms off) in µ-law, for callers without telephone-event.
+pub fn dtmf_tones(digits: &str) -> vxgate_media::prompt::Prompt {
+    let mut pcm = Vec::new();
+    for d in digits
+        .chars()
+        .filter_map(vxgate_media::dtmf::Digit::from_char)
+    {
+        let (lo, hi) = d.frequencies();
+        for i in 0..800 {
+            let t = f64::from(i) / 8000.0;
+            let v = (std::f64::consts::TAU * lo * t).sin() + (std::f64::consts::TAU * hi * t).sin();
+            pcm.push((v * 6000.0) as i16);
+        }
+        pcm.extend(std::iter::repeat_n(0i16, 800));
+    }
+    let mut codes = vec![0u8; pcm.len()];
+    // Same length by construction.
+    vxgate_media::g711::encode(Law::Ulaw, &pcm, &mut codes).ok();
+    vxgate_media::prompt::Prompt::from_g711(Law::Ulaw, std::sync::Arc::from(codes), "dtmf-tones")
+}
+
 impl Leg {
+    /// Plays `digits` as in-band DTMF tones from the caller's media.
+    pub fn play_tones(&self, digits: &str) {
+        if let Some(m) = &self.media {
+            m.play(vec![dtmf_tones(digits)], false);
+        }
+    }
+
     /// Sends DTMF from the caller's media (RFC 4733).
     pub fn send_dtmf(&self, digits: &str) {
         if let Some(m) = &self.media {
@@ -222,7 +292,7 @@ impl Leg {
             .dialog
             .reinvite(
                 Some(vec![Header::ContentType("application/sdp".into())]),
-                Some(offer_sdp(rtp, direction, self.version)),
+                Some(offer_sdp(rtp, direction, self.version, true)),
             )
             .await
             .map_err(|e| anyhow::anyhow!("re-invite: {e}"))?;
