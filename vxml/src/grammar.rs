@@ -307,12 +307,12 @@ impl Grammar {
         if self.program.mode == Mode::Voice {
             return MatchResult::NoMatch;
         }
-        let keys: Vec<String> = digits
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .map(|c| c.to_string())
+        // Each key as a slice of the input: no allocation per key.
+        let tokens: Vec<&str> = digits
+            .char_indices()
+            .filter(|(_, c)| !c.is_whitespace())
+            .map(|(i, c)| &digits[i..i + c.len_utf8()])
             .collect();
-        let tokens: Vec<&str> = keys.iter().map(String::as_str).collect();
         self.match_tokens(&tokens)
     }
 

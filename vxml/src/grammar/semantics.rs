@@ -48,28 +48,25 @@ pub(crate) fn interpret(
     }
 }
 
-/// Values of builtin rule activations, by the index of their `Exit` event.
+/// Values of builtin rule activations, by the index of their `Exit` event. The tokens of a rule activation are a
+/// contiguous run of the input, so each frame only remembers where its run starts.
 fn builtin_values(
     prog: &Program,
     tokens: &[&str],
     trace: &[Ev],
 ) -> Result<Vec<(usize, Value)>, SemError> {
     let mut out = Vec::new();
-    let mut stack: Vec<(u32, Vec<&str>)> = Vec::new();
+    let mut stack: Vec<(u32, usize)> = Vec::new();
+    let mut consumed = 0;
     for (at, ev) in trace.iter().enumerate() {
         match ev {
-            Ev::Enter(r) => stack.push((*r, Vec::new())),
-            Ev::Tok(i) => {
-                let t = tokens.get(*i as usize).copied().unwrap_or("");
-                for f in stack.iter_mut() {
-                    f.1.push(t);
-                }
-            }
+            Ev::Enter(r) => stack.push((*r, consumed)),
+            Ev::Tok(_) => consumed += 1,
             Ev::Tag(_) => {}
             Ev::Exit => {
-                if let Some((r, toks)) = stack.pop() {
+                if let Some((r, start)) = stack.pop() {
                     if let Some(b) = prog.rules.get(r as usize).and_then(|r| r.builtin.as_ref()) {
-                        let keys: String = toks.concat();
+                        let keys: String = tokens.get(start..consumed).unwrap_or(&[]).concat();
                         out.push((at, b.value(&keys).ok_or(SemError::Rejected)?));
                     }
                 }
@@ -80,7 +77,8 @@ fn builtin_values(
 }
 
 struct Frame {
-    tokens: Vec<String>,
+    /// Index in the input of the activation's first token.
+    start: usize,
     tagged: bool,
     out: Value,
     latest: Option<Value>,
@@ -95,20 +93,16 @@ fn interpret_native(
 ) -> Value {
     let mut stack: Vec<Frame> = Vec::new();
     let mut result = Value::Null;
+    let mut consumed = 0;
     for (at, ev) in trace.iter().enumerate() {
         match ev {
             Ev::Enter(_) => stack.push(Frame {
-                tokens: Vec::new(),
+                start: consumed,
                 tagged: false,
                 out: Value::Object(Map::new()),
                 latest: None,
             }),
-            Ev::Tok(i) => {
-                let t = tokens.get(*i as usize).copied().unwrap_or("");
-                for f in stack.iter_mut() {
-                    f.tokens.push(t.to_string());
-                }
-            }
+            Ev::Tok(_) => consumed += 1,
             Ev::Tag(i) => {
                 if let Some(f) = stack.last_mut() {
                     f.tagged = true;
@@ -129,7 +123,7 @@ fn interpret_native(
                 } else if let Some(latest) = f.latest {
                     latest
                 } else {
-                    Value::String(f.tokens.join(sep))
+                    Value::String(tokens.get(f.start..consumed).unwrap_or(&[]).join(sep))
                 };
                 match stack.last_mut() {
                     Some(parent) => parent.latest = Some(value),
