@@ -27,6 +27,10 @@ pub struct Args {
     /// How long the IVR service stalls on the fourth leg (past the 7 s fetch timeout).
     #[arg(long, default_value_t = 9)]
     pub stall_secs: u64,
+    /// Run only the sample IVR service on this address (e.g. 127.0.0.1:8000) until Ctrl-C: the IVR side for
+    /// `vxgate serve` driven by SIPp or a real call server.
+    #[arg(long, value_name = "ADDR")]
+    pub ivr_only: Option<SocketAddr>,
 }
 
 /// One line of the closing summary.
@@ -52,6 +56,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .try_init()
         .ok();
     let rt = tokio::runtime::Runtime::new().context("cannot start the tokio runtime")?;
+    if let Some(addr) = args.ivr_only {
+        return rt.block_on(async move {
+            let ivr = SampleIvr::start(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr}"))?;
+            println!(
+                "vxgate demo: sample IVR service on http://{}/cvp/VBServlet",
+                ivr.addr()
+            );
+            tokio::signal::ctrl_c().await.ok();
+            println!("vxgate demo: {} IVR requests served", ivr.requests().len());
+            Ok(ExitCode::SUCCESS)
+        });
+    }
     rt.block_on(demo(args))
 }
 
