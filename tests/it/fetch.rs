@@ -430,6 +430,22 @@ async fn fresh_response_is_served_from_cache_across_sessions() {
 }
 
 #[tokio::test]
+async fn expires_header_gives_freshness() {
+    let server = serve(|r| match r.path.as_str() {
+        "/future" => ok("f", &[("Expires", "Thu, 01 Jan 2099 00:00:00 GMT")]),
+        "/past" => ok("p", &[("Expires", "Thu, 01 Jan 1998 00:00:00 GMT")]),
+        _ => send(404, "", &[]),
+    })
+    .await;
+    let s = fetcher().session();
+    for path in ["/future", "/past", "/future", "/past"] {
+        s.fetch(&get(&server.url(path))).await.unwrap();
+    }
+    assert_eq!(server.count("/future"), 1);
+    assert_eq!(server.count("/past"), 2);
+}
+
+#[tokio::test]
 async fn no_store_and_private_are_not_cached() {
     let server = serve(|r| match r.path.as_str() {
         "/nostore" => ok("x", &[("Cache-Control", "no-store, max-age=600")]),

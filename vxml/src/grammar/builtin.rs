@@ -207,13 +207,25 @@ impl Builtin {
                 min: self.min,
                 max: self.max,
             },
-            Kind::Number | Kind::Currency | Kind::Phone => Expansion::Seq(vec![
+            Kind::Phone => Expansion::Seq(vec![
                 digits_plus(),
                 Expansion::Repeat {
                     body: Box::new(Expansion::Seq(vec![tok("*"), digits_plus()])),
                     min: 0,
                     max: Some(1),
                 },
+            ]),
+            // `12`, `12*5`, and `*5` (a fraction without its leading zero).
+            Kind::Number | Kind::Currency => Expansion::OneOf(vec![
+                Expansion::Seq(vec![
+                    digits_plus(),
+                    Expansion::Repeat {
+                        body: Box::new(Expansion::Seq(vec![tok("*"), digits_plus()])),
+                        min: 0,
+                        max: Some(1),
+                    },
+                ]),
+                Expansion::Seq(vec![tok("*"), digits_plus()]),
             ]),
             Kind::Date => {
                 let d01_09 = Expansion::Seq(vec![tok("0"), one_of("123456789")]);
@@ -265,7 +277,14 @@ impl Builtin {
                 }
             }
             Kind::Digits => Some(Value::String(keys.to_string())),
-            Kind::Number | Kind::Currency => Some(Value::String(keys.replace('*', "."))),
+            Kind::Number | Kind::Currency => {
+                let v = keys.replace('*', ".");
+                Some(Value::String(if v.starts_with('.') {
+                    format!("0{v}")
+                } else {
+                    v
+                }))
+            }
             Kind::Phone => Some(Value::String(keys.replace('*', "x"))),
             Kind::Date => {
                 let year: u32 = keys.get(0..4)?.parse().ok()?;
@@ -329,6 +348,7 @@ mod tests {
         assert_eq!(v("boolean", "2"), Some(Value::Bool(false)));
         assert_eq!(v("currency", "12*50"), Some(Value::from("12.50")));
         assert_eq!(v("number", "3*14"), Some(Value::from("3.14")));
+        assert_eq!(v("number", "*5"), Some(Value::from("0.5")));
         assert_eq!(
             v("phone", "8005551212*1234"),
             Some(Value::from("8005551212x1234"))

@@ -80,6 +80,8 @@ fn date_time_number_currency_phone() {
     assert_eq!(complete(&number, "12*5"), (json!("12.5"), true));
     assert_eq!(number.matches("12*"), MatchResult::Partial);
     assert_eq!(number.matches("1*2*3"), MatchResult::NoMatch);
+    assert_eq!(complete(&number, "*25"), (json!("0.25"), true));
+    assert_eq!(number.matches("*"), MatchResult::Partial);
     let currency = Grammar::builtin("currency").unwrap();
     assert_eq!(complete(&currency, "4*99"), (json!("4.99"), true));
     let phone = Grammar::builtin("phone").unwrap();
