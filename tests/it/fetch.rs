@@ -422,6 +422,7 @@ async fn fresh_response_is_served_from_cache_across_sessions() {
     let r = f.session().fetch(&get(&url)).await.unwrap();
     assert_eq!((r.status, r.body.as_slice()), (200, &b"cached"[..]));
     assert_eq!(server.count("/app.js"), 1);
+    assert_eq!(f.cache_stats().hits, 1);
     // maxage=0 (VoiceXML maxage attribute) refuses the cached copy.
     let mut req = get(&url);
     req.maxage = Some(Duration::ZERO);
@@ -487,6 +488,11 @@ async fn etag_revalidation_reuses_body_on_304() {
     f.session().fetch(&get(&url)).await.unwrap();
     let r = f.session().fetch(&get(&url)).await.unwrap();
     assert_eq!((r.status, r.body.as_slice()), (200, &b"grammar-v1"[..]));
+    let stats = f.cache_stats();
+    assert_eq!(
+        (stats.misses, stats.stored, stats.revalidated, stats.hits),
+        (1, 1, 1, 0)
+    );
     assert_eq!(r.content_type.as_deref(), Some("application/srgs+xml"));
     let seen = server.requests();
     assert_eq!(seen.len(), 2);

@@ -15,6 +15,7 @@
 mod cache;
 mod file;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -54,7 +55,29 @@ impl Default for FetchConfig {
     }
 }
 
+/// Counters of the shared cache since the fetcher was made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// GETs answered from the cache without a request.
+    pub hits: u64,
+    /// GETs revalidated with a conditional request and answered `304`.
+    pub revalidated: u64,
+    /// GETs that needed a full response.
+    pub misses: u64,
+    /// Responses stored.
+    pub stored: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    hits: AtomicU64,
+    revalidated: AtomicU64,
+    misses: AtomicU64,
+    stored: AtomicU64,
+}
+
 struct Shared {
+    counters: Counters,
     client: reqwest::Client,
     cache: Mutex<HttpCache>,
     config: FetchConfig,
@@ -96,12 +119,24 @@ impl Fetcher {
             .map_err(|e| FetchError::Network(format!("cannot build http client: {e}")))?;
         Ok(Fetcher {
             shared: Arc::new(Shared {
+                counters: Counters::default(),
                 client,
                 cache: Mutex::new(HttpCache::new(cache_bytes)),
                 config,
                 user_agent,
             }),
         })
+    }
+
+    /// Counters of the shared cache.
+    pub fn cache_stats(&self) -> CacheStats {
+        let c = &self.shared.counters;
+        CacheStats {
+            hits: c.hits.load(Ordering::Relaxed),
+            revalidated: c.revalidated.load(Ordering::Relaxed),
+            misses: c.misses.load(Ordering::Relaxed),
+            stored: c.stored.load(Ordering::Relaxed),
+        }
     }
 
     /// The settings.
@@ -311,6 +346,7 @@ impl SessionFetcher {
                 match entry.policy.before_request(&policy_req, SystemTime::now()) {
                     BeforeRequest::Fresh(_) => {
                         tracing::debug!(url = %url, "cache hit");
+                        self.shared.counters.hits.fetch_add(1, Ordering::Relaxed);
                         return Ok(Hop::Done(FetchResponse {
                             url: key,
                             status: entry.status,
@@ -383,6 +419,10 @@ impl SessionFetcher {
                 {
                     AfterResponse::NotModified(policy, _) => {
                         tracing::debug!(url = %url, "revalidated (304)");
+                        self.shared
+                            .counters
+                            .revalidated
+                            .fetch_add(1, Ordering::Relaxed);
                         lock(&self.shared.cache).update_policy(&key, policy);
                         return Ok(Hop::Done(FetchResponse {
                             url: key,
@@ -414,6 +454,7 @@ impl SessionFetcher {
         }
         let body = read_body(url, resp, self.shared.config.max_body_bytes).await?;
         if cacheable {
+            self.shared.counters.misses.fetch_add(1, Ordering::Relaxed);
             let now = SystemTime::now();
             let policy = CachePolicy::new_options(
                 &policy_req,
@@ -435,6 +476,7 @@ impl SessionFetcher {
                     }
                 }
                 cache.put(&key, entry);
+                self.shared.counters.stored.fetch_add(1, Ordering::Relaxed);
             } else {
                 cache.remove(&key);
             }
