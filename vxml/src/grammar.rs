@@ -1,10 +1,11 @@
-//! DTMF grammars: the builtin types of VoiceXML 2.0 Appendix P and SRGS 1.0 XML grammars in DTMF mode.
+//! DTMF grammars: the builtin types of VoiceXML 2.0 Appendix P and SRGS 1.0 grammars (XML form, and the ABNF
+//! form) in DTMF mode.
 //!
 //! Every grammar source is lowered to one rule-expansion tree, compiled to a small program and matched by a Pike VM
-//! with a rule call stack ([`matcher`]), so matching is exhaustive (every parse is considered, the preferred one is
+//! with a rule call stack (`matcher`), so matching is exhaustive (every parse is considered, the preferred one is
 //! kept) and tells the interpreter whether the keys so far are a complete sentence, a prefix of one, or neither —
 //! what `interdigittimeout`, `termtimeout` and `termchar` need ([`decide`]). Semantic interpretation follows SISR 1.0
-//! ([`semantics`]).
+//! (`semantics`).
 //!
 //! A voice-mode grammar is kept (so documents using one still load) but never matches DTMF: the interpreter reports
 //! voice input as unavailable.
@@ -60,7 +61,7 @@ fn cached(
     Ok(g)
 }
 
-/// Input mode of a grammar (SRGS 1.0 §4.6).
+/// Input mode of a grammar (the SRGS 1.0 `mode` declaration).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Mode {
     /// DTMF keys.
@@ -153,7 +154,7 @@ impl Grammar {
 
     /// An SRGS 1.0 grammar: a fetched document, or the XML of an inline `<grammar>` element. `base_url` is the
     /// document's URL (the base for relative rulerefs and the name in messages). The XML form is the norm; the
-    /// ABNF form (`#ABNF 1.0;`, SRGS §4) is recognised by its header, as a document or as the text of an inline
+    /// ABNF form (`#ABNF 1.0;`) is recognised by its header, as a document or as the text of an inline
     /// `<grammar>` element.
     pub fn parse_srgs(xml: &str, base_url: &str) -> Result<Grammar, GrammarError> {
         // Every execution of a page reads its inline grammars again: compile each text once per process.

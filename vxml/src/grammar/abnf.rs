@@ -1,4 +1,4 @@
-//! SRGS 1.0 ABNF form (§4, `application/srgs`) read into the same rule-expansion tree as the XML form.
+//! The ABNF form of SRGS 1.0 (`application/srgs`) read into the same rule-expansion tree as the XML form.
 //!
 //! Covers the self-identifying header, the declarations (`mode`, `root`, `tag-format`, `base`, `language`,
 //! `lexicon`, `meta`, `http-equiv`, header tags), public/private rule definitions, alternatives with weights,

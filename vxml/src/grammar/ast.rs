@@ -58,7 +58,7 @@ pub(crate) enum Tag {
 pub(crate) struct RuleDef {
     /// The rule's `id`.
     pub id: String,
-    /// `scope="public"`: referable from other grammars (SRGS 1.0 §3.3.1).
+    /// `scope="public"`: referable from other grammars (SRGS 1.0 rule scope).
     pub public: bool,
     /// What the rule expands to.
     pub body: Expansion,

@@ -1,7 +1,7 @@
 //! Semantic interpretation of a parse (SISR 1.0): replays the parse's rule entries, tokens and tags.
 //!
 //! Each rule activation has a rule variable `out`. A rule in which no tag ran takes the value of its last rule
-//! reference (`rules.latest()`), else its matched text (SISR 1.0 §7.2, default assignment); builtin types take their
+//! reference (`rules.latest()`), else its matched text (the SISR 1.0 default assignment); builtin types take their
 //! Appendix P value. Literal tags (`'x'`, `semantics/1.0-literals`) and given values are evaluated here in Rust;
 //! as soon as a parse passes a script tag the whole replay runs in QuickJS, so `out.x = ...`, `out = rules.X`,
 //! `rules.latest()`, `meta.current().text` and the older `$ = ...`/`$X` forms of the W3C IR tests work as scripts.
@@ -137,7 +137,7 @@ fn interpret_native(
 
 /// The SISR evaluator. The parse's events are first rebuilt into a tree of rule activations; each activation then
 /// runs as one function in which its tags follow each other (so a `var` declared by one tag is seen by the later
-/// tags of the same rule, as SISR 1.0 §6.2 scopes them), with its child activations evaluated first.
+/// tags of the same rule, as SISR 1.0 scopes them), with its child activations evaluated first.
 const PRELUDE: &str = r#"
 (function () {
   var cache = new Map();
