@@ -199,6 +199,9 @@ const PRELUDE: &str = r#"
     else value = text;
     return { value: value, text: text, tokens: f.tokens };
   }
+  globalThis.__vxgate_sisr_json = function (events, tags, names, sep) {
+    return globalThis.__vxgate_sisr(JSON.parse(events), JSON.parse(tags), JSON.parse(names), sep);
+  };
   globalThis.__vxgate_sisr = function (events, tags, names, sep) {
     var stack = [], root = null;
     for (var i = 0; i < events.length; i++) {
@@ -285,12 +288,11 @@ fn interpret_js(
         })
         .collect();
     let names: Vec<&str> = prog.rules.iter().map(|r| r.name.as_str()).collect();
-    let call = format!(
-        "__vxgate_sisr({}, {}, {}, {})",
-        Value::from(events),
+    let args = (
+        Value::from(events).to_string(),
         serde_json::to_string(&tags).unwrap_or_else(|_| "[]".into()),
         serde_json::to_string(&names).unwrap_or_else(|_| "[]".into()),
-        Value::String(sep.to_string()),
+        sep.to_string(),
     );
     let json = JS.with(|cell| -> Result<String, SemError> {
         let mut slot = cell.borrow_mut();
@@ -302,7 +304,10 @@ fn interpret_js(
         };
         js.budget.store(0, Ordering::Relaxed);
         js.ctx.with(|ctx| {
-            ctx.eval::<String, _>(call.as_bytes().to_vec())
+            // JSON.parse of the arguments is much cheaper than compiling them as a script literal.
+            ctx.globals()
+                .get::<_, rquickjs::Function>("__vxgate_sisr_json")
+                .and_then(|f| f.call::<_, String>(args))
                 .map_err(|e| {
                     let detail = match e {
                         rquickjs::Error::Exception => {
