@@ -90,7 +90,7 @@ impl Document {
     /// Parses `source` into a tree. Well-formedness errors (unclosed or mismatched tags, bad entities, text outside
     /// the root) are reported with their line and column.
     pub fn parse(url: &str, source: String) -> Result<Document, DocumentError> {
-        let mut nodes: Vec<Node> = Vec::with_capacity(source.len() / 24 + 4);
+        let mut nodes: Vec<Node> = Vec::new();
         let mut stack: Vec<NodeId> = Vec::new();
         let mut root_closed = false;
         let err = |off: usize, what: String, src: &str| DocumentError {
@@ -124,12 +124,12 @@ impl Document {
                         if stack.is_empty() && !nodes.is_empty() {
                             return Err(err(before, "more than one root element".into(), &source));
                         }
-                        let qname = String::from_utf8_lossy(s.name().as_ref()).into_owned();
-                        let (prefix, local) = match qname.split_once(':') {
-                            Some((p, l)) => (p.to_string(), l.to_string()),
-                            None => (String::new(), qname.clone()),
+                        let qname = String::from_utf8_lossy(s.name().into_inner());
+                        let (prefix, local): (&str, &str) = match qname.split_once(':') {
+                            Some((p, l)) => (p, l),
+                            None => ("", &qname),
                         };
-                        let mut attrs = Vec::new();
+                        let mut attrs = Vec::with_capacity(2);
                         for a in s.attributes() {
                             let a = a.map_err(|e| {
                                 err(before, format!("bad attribute in <{qname}>: {e}"), &source)
@@ -395,6 +395,10 @@ fn push_text(
     end: usize,
     root_closed: bool,
 ) -> Result<(), String> {
+    // Whitespace-only text between elements means nothing to VoiceXML (prompts normalise whitespace): not kept.
+    if text.bytes().all(|b| b.is_ascii_whitespace()) {
+        return Ok(());
+    }
     let Some(parent) = stack.last().copied() else {
         if text.trim().is_empty() {
             return Ok(());

@@ -44,6 +44,17 @@ impl Default for ScriptLimits {
 #[error("{0}")]
 pub struct ScriptError(pub String);
 
+/// Compiled code kept per session (cleared when full).
+const CACHE_ENTRIES: usize = 256;
+
+/// What a piece of compiled code is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Kind {
+    Expr,
+    Script,
+    Assign,
+}
+
 /// A handle to one scope object.
 #[derive(Clone)]
 pub struct Scope(Persistent<Object<'static>>, u64);
@@ -75,9 +86,6 @@ const PRELUDE: &str = r#"
 (function(g){
   var E = Object.create(null);
   Object.defineProperty(g, '__vx_empty', {value: E});
-  Object.defineProperty(g, '__vx_eval', {value: function(__vx_a, __vx_b, __vx_c, __vx_d, __vx_s) {
-    with (__vx_a) with (__vx_b) with (__vx_c) with (__vx_d) return eval(__vx_s);
-  }});
   Object.defineProperty(g, '__vx_scope', {value: function(name) {
     var s = Object.create(null);
     if (name) Object.defineProperty(s, name, {value: s, enumerable: false});
@@ -89,7 +97,9 @@ const PRELUDE: &str = r#"
 /// One session's ECMAScript engine.
 pub struct ScriptEngine {
     // Field order is drop order: the persistent handles must go before the context and the runtime.
-    eval_fn: Persistent<Function<'static>>,
+    cache: std::cell::RefCell<
+        std::collections::HashMap<(Kind, String), Persistent<Function<'static>>>,
+    >,
     scope_fn: Persistent<Function<'static>>,
     empty: Persistent<Object<'static>>,
     ticks: Arc<AtomicU32>,
@@ -149,25 +159,29 @@ impl ScriptEngine {
         rt.set_interrupt_handler(Some(Box::new(move || {
             t.fetch_add(1, Ordering::Relaxed) + 1 >= budget
         })));
-        let ctx = Context::full(&rt)
+        // The intrinsics VoiceXML scripts use; Promise, Proxy, typed arrays, WeakRef... would only cost memory.
+        let ctx = Context::builder()
+            .with::<(
+                rquickjs::context::intrinsic::Date,
+                rquickjs::context::intrinsic::Eval,
+                rquickjs::context::intrinsic::RegExpCompiler,
+                rquickjs::context::intrinsic::RegExp,
+                rquickjs::context::intrinsic::Json,
+            )>()
+            .build(&rt)
             .map_err(|e| ScriptError(format!("cannot create script context: {e}")))?;
-        let (eval_fn, scope_fn, empty) = ctx.with(|ctx| -> Result<_, ScriptError> {
+        let (scope_fn, empty) = ctx.with(|ctx| -> Result<_, ScriptError> {
             let mut opts = rquickjs::context::EvalOptions::default();
             opts.strict = false;
             ctx.eval_with_options::<(), _>(PRELUDE, opts)
                 .map_err(|e| err_of(&ctx, e))?;
             let g = ctx.globals();
-            let f: Function = g.get("__vx_eval").map_err(|e| err_of(&ctx, e))?;
             let s: Function = g.get("__vx_scope").map_err(|e| err_of(&ctx, e))?;
             let e: Object = g.get("__vx_empty").map_err(|e| err_of(&ctx, e))?;
-            Ok((
-                Persistent::save(&ctx, f),
-                Persistent::save(&ctx, s),
-                Persistent::save(&ctx, e),
-            ))
+            Ok((Persistent::save(&ctx, s), Persistent::save(&ctx, e)))
         })?;
         Ok(ScriptEngine {
-            eval_fn,
+            cache: Default::default(),
             scope_fn,
             empty,
             ticks,
@@ -212,32 +226,56 @@ impl ScriptEngine {
         })
     }
 
-    fn call_eval(&self, chain: &[&Scope], src: &str) -> Result<JsValue, ScriptError> {
+    /// Runs `code` (an expression, a script body or an assignment) in the scope chain. Each distinct piece of code
+    /// is compiled once per session into a function that nests the scopes in `with` statements, then called with
+    /// the scope objects: re-running a page costs a call, not a parse.
+    fn call(
+        &self,
+        chain: &[&Scope],
+        kind: Kind,
+        code: &str,
+        value: Option<&JsValue>,
+    ) -> Result<JsValue, ScriptError> {
         self.ticks.store(0, Ordering::Relaxed);
+        let key = (kind, code.to_string());
         self.ctx.with(|ctx| {
-            let f = self
-                .eval_fn
-                .clone()
-                .restore(&ctx)
-                .map_err(|e| err_of(&ctx, e))?;
-            let empty = self
-                .empty
-                .clone()
-                .restore(&ctx)
-                .map_err(|e| err_of(&ctx, e))?;
-            let mut objs: Vec<Object> = Vec::with_capacity(4);
+            let cached = self.cache.borrow().get(&key).cloned();
+            let f = match cached {
+                Some(f) => f.restore(&ctx).map_err(|e| err_of(&ctx, e))?,
+                None => {
+                    let head = "(function(__vx_a,__vx_b,__vx_c,__vx_d,__vx_v){with(__vx_a)with(__vx_b)with(__vx_c)with(__vx_d){";
+                    let src = match kind {
+                        Kind::Expr => format!("{head}return ({code}\n);}}}})"),
+                        Kind::Script | Kind::Assign => format!("{head}{code}\n}}}})"),
+                    };
+                    let mut opts = rquickjs::context::EvalOptions::default();
+                    opts.strict = false;
+                    let f: Function = ctx.eval_with_options(src, opts).map_err(|e| err_of(&ctx, e))?;
+                    let mut cache = self.cache.borrow_mut();
+                    if cache.len() >= CACHE_ENTRIES {
+                        cache.clear();
+                    }
+                    cache.insert(key, Persistent::save(&ctx, f.clone()));
+                    f
+                }
+            };
+            let empty = self.empty.clone().restore(&ctx).map_err(|e| err_of(&ctx, e))?;
+            let mut args = Args::new(ctx.clone(), 5);
             let take = chain.len().min(4);
             for _ in take..4 {
-                objs.push(empty.clone());
+                args.push_arg(empty.clone()).map_err(|e| err_of(&ctx, e))?;
             }
             for s in &chain[chain.len() - take..] {
-                objs.push(s.0.clone().restore(&ctx).map_err(|e| err_of(&ctx, e))?);
-            }
-            let mut args = Args::new(ctx.clone(), 5);
-            for o in objs {
+                let o = s.0.clone().restore(&ctx).map_err(|e| err_of(&ctx, e))?;
                 args.push_arg(o).map_err(|e| err_of(&ctx, e))?;
             }
-            args.push_arg(src).map_err(|e| err_of(&ctx, e))?;
+            match value {
+                Some(v) => {
+                    let v = v.0.clone().restore(&ctx).map_err(|e| err_of(&ctx, e))?;
+                    args.push_arg(v).map_err(|e| err_of(&ctx, e))?;
+                }
+                None => args.push_arg(()).map_err(|e| err_of(&ctx, e))?,
+            }
             let r: Result<Value, _> = f.call_arg(args);
             match r {
                 Ok(v) => Ok(JsValue(Persistent::save(&ctx, v))),
@@ -248,8 +286,7 @@ impl ScriptEngine {
 
     /// Evaluates an expression in the scope chain (outermost first).
     pub fn eval(&self, chain: &[&Scope], expr: &str) -> Result<JsValue, ScriptError> {
-        let src = format!("({}\n)", expr);
-        self.call_eval(chain, &src)
+        self.call(chain, Kind::Expr, expr, None)
     }
 
     /// Evaluates an expression and converts the result with ToBoolean.
@@ -282,7 +319,7 @@ impl ScriptEngine {
         }
         src.push('\n');
         src.push_str(body);
-        self.call_eval(chain, &src).map(|_| ())
+        self.call(chain, Kind::Script, &src, None).map(|_| ())
     }
 
     /// ECMAScript ToBoolean.
@@ -484,11 +521,8 @@ impl ScriptEngine {
                 "assignment to undeclared variable {base:?}"
             )));
         }
-        let target = chain.last().ok_or_else(|| ScriptError("no scope".into()))?;
-        self.set(target, "__vx_v", v);
-        let r = self.call_eval(chain, &format!("{name} = __vx_v;"));
-        self.remove(target, "__vx_v");
-        r.map(|_| ())
+        self.call(chain, Kind::Assign, &format!("{name} = __vx_v;"), Some(v))
+            .map(|_| ())
     }
 
     fn global_has(&self, name: &str) -> bool {

@@ -716,3 +716,6 @@ impl Session {
 pub(crate) fn same_scope(a: &Scope, b: &Scope) -> bool {
     a.ptr_eq(b)
 }
+
+#[cfg(test)]
+mod tests;
