@@ -444,11 +444,12 @@ impl MediaHandle {
         }
     }
 
-    /// Current counters, or `None` if the session is gone.
-    pub async fn stats(&self) -> Option<CallStats> {
+    /// Current counters, or `None` if the session is gone. The request leaves at once; await the answer when
+    /// convenient (many requests can be in flight together).
+    pub fn stats(&self) -> impl std::future::Future<Output = Option<CallStats>> + Send + 'static {
         let (tx, rx) = oneshot::channel();
         self.send(Command::Stats(self.id, tx));
-        rx.await.ok()
+        async move { rx.await.ok() }
     }
 
     /// Ends the session: sends RTCP BYE, closes the sockets and returns the ports.

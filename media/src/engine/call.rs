@@ -20,7 +20,7 @@ use crate::rtp::{
 /// Largest datagram handled.
 pub(crate) const MAX_DATAGRAM: usize = 1500;
 /// Most packets a call sends in one visit to catch up after the scheduler was late; beyond, it skips.
-const MAX_BURST: u32 = 3;
+const MAX_BURST: u32 = 5;
 /// A telephone-event with no end packet ends this long after its last packet (five 50 ms updates).
 const DTMF_END_TIMEOUT: Duration = Duration::from_millis(250);
 /// Silence after which a latched source address is released.
@@ -137,7 +137,13 @@ impl Call {
         }
     }
 
+    /// Sets where media goes (SDP answer, re-INVITE). A new address also drops the latch on the old one, so the
+    /// peer's stream from its new place is taken at once.
     pub(crate) fn set_remote(&mut self, addr: SocketAddr) {
+        if self.remote != Some(addr) {
+            self.latched = None;
+            self.remote_seen = None;
+        }
         self.remote = Some(addr);
         self.remote_rtcp = Some(if self.rtcp_mux {
             addr
@@ -271,7 +277,7 @@ impl Call {
         }
     }
 
-    /// The scheduler's visit: sends every packet due by `now` (catching up at most `MAX_BURST`), then runs the
+    /// The scheduler's visit: sends every packet due by `now` (catching up at most `MAX_BURST`, 100 ms at 20 ms ptime), then runs the
     /// call's other timers (RTCP). Returns the next due time.
     pub(crate) fn on_tick(&mut self, now: Instant, io: &CallIo, pkt: &mut [u8]) -> Instant {
         let mut sent = 0;

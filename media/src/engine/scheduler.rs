@@ -133,6 +133,12 @@ impl Scheduler {
                 () = pacer.wait(self.processed) => {
                     let now = Instant::now();
                     self.run_ticks(now);
+                    // Commands and the receive tasks get their turn even when the ticks run back to back (the
+                    // thread is behind): drain the queue, then yield to the runtime once per wake-up.
+                    while let Ok(cmd) = rx.try_recv() {
+                        self.command(cmd);
+                    }
+                    tokio::task::yield_now().await;
                 }
                 cmd = rx.recv() => {
                     let Some(cmd) = cmd else { break };

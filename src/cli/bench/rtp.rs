@@ -106,7 +106,7 @@ struct RunReport {
     pacing_max_ms: f64,
     /// Packets the receivers never got (RFC 3550 expected − received).
     lost: i64,
-    /// Packets the senders skipped after falling more than 3 ptimes behind.
+    /// Packets the senders skipped after falling more than 5 ptimes behind.
     skipped: u64,
     /// Datagrams the OS refused to send.
     send_errors: u64,
@@ -202,11 +202,16 @@ async fn run_once(args: &Args, streams: u32, seconds: u64) -> anyhow::Result<Run
     let mut lost = 0i64;
     let mut skipped = 0u64;
     let mut send_errors = 0u64;
-    for (tx, rx) in &pairs {
-        if let Some(s) = rx.stats().await {
+    // All requests go out before the first answer is awaited.
+    let asked: Vec<_> = pairs
+        .iter()
+        .map(|(tx, rx)| (tx.stats(), rx.stats()))
+        .collect();
+    for (tx_stats, rx_stats) in asked {
+        if let Some(s) = rx_stats.await {
             lost += s.session.receive.lost.max(0);
         }
-        if let Some(s) = tx.stats().await {
+        if let Some(s) = tx_stats.await {
             skipped += s.skipped;
             send_errors += s.send_errors;
         }
