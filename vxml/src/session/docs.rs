@@ -33,7 +33,7 @@ impl Session {
                 submit,
             } => match result {
                 Err(e) => self.fetch_failed(e, "document"),
-                Ok(resp) => match self.parse_document(&resp) {
+                Ok(resp) => match self.parse_document(resp) {
                     Err(msg) => self.badfetch(msg),
                     Ok(doc) => self.start_document(Arc::new(doc), fragment, sub, submit),
                 },
@@ -44,7 +44,7 @@ impl Session {
                 sub,
             } => match result {
                 Err(e) => self.fetch_failed(e, "application root"),
-                Ok(resp) => match self.parse_document(&resp) {
+                Ok(resp) => match self.parse_document(resp) {
                     Err(msg) => self.badfetch(msg),
                     Ok(root) => self.install(leaf, Some(Arc::new(root)), fragment, sub),
                 },
@@ -85,7 +85,7 @@ impl Session {
         self.throw_event("error.badfetch", Some(msg));
     }
 
-    fn parse_document(&self, resp: &FetchResponse) -> Result<Document, String> {
+    fn parse_document(&self, resp: FetchResponse) -> Result<Document, String> {
         if resp.body.len() > self.cfg.max_document_bytes {
             return Err(format!(
                 "{}: document is {} bytes, larger than the limit of {}",
@@ -94,9 +94,9 @@ impl Session {
                 self.cfg.max_document_bytes
             ));
         }
-        let text = String::from_utf8(resp.body.clone())
-            .map_err(|e| format!("{}: document is not utf-8: {e}", resp.url))?;
         let url = strip_fragment(&resp.url).to_string();
+        let text = String::from_utf8(resp.body)
+            .map_err(|e| format!("{url}: document is not utf-8: {e}"))?;
         let doc = Document::parse(&url, text).map_err(|e| format!("bad document {e}"))?;
         crate::validate::validate(&doc).map_err(|e| format!("invalid document {e}"))?;
         Ok(doc)
