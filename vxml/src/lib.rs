@@ -33,6 +33,8 @@
 //!   property, then [`SessionConfig::fetchtimeout`]); failures come back as [`request::FetchError`] and become
 //!   `error.badfetch[.http.<code>]` in the document that needed the resource.
 //! - The caller hanging up is [`Input::Hangup`]: the session throws `connection.disconnect.hangup` and ends.
+//! - A [`Session`] owns a QuickJS runtime and is not `Send`: keep each session on one thread (e.g. a per-core
+//!   `tokio::task::LocalSet` with `spawn_local`, or a dedicated thread per group of calls).
 
 pub mod dom;
 pub mod event;

@@ -383,7 +383,11 @@ impl Session {
         } else if let Some(b) = self.property(doc, Some(id), "bargein") {
             self.queue_bargein = b != "false";
         }
-        if let Some(t) = doc.attr(id, "bargeintype").or(None) {
+        let bargeintype = doc
+            .attr(id, "bargeintype")
+            .map(str::to_string)
+            .or_else(|| self.property(doc, Some(id), "bargeintype"));
+        if let Some(t) = bargeintype {
             self.queue_bargeintype = if t == "hotword" {
                 crate::io::BargeInType::Hotword
             } else {

@@ -329,9 +329,15 @@ impl Session {
         }
     }
 
-    fn listen(&mut self, item: NodeId, grammars: Vec<(Grammar, Owner)>) {
+    fn listen(&mut self, item: NodeId, mut grammars: Vec<(Grammar, Owner)>) {
         let doc = self.ctx().doc.clone();
         let timeouts = self.timeouts(&doc, item);
+        // inputmodes without "dtmf" (2.0 §6.3.6): keys are not recognised, so no DTMF grammar is active.
+        if let Some(modes) = self.property(&doc, Some(item), "inputmodes") {
+            if !modes.split_whitespace().any(|m| m == "dtmf") {
+                grammars.clear();
+            }
+        }
         self.prompt_timeout = None;
         self.flush_prompts();
         self.out.push_back(Output::Collect {

@@ -385,3 +385,15 @@ fn event_counters_reset_when_the_form_is_reentered() {
     d.tick(10_000);
     assert_eq!(d.said, vec!["pass"]);
 }
+
+#[test]
+fn inputmodes_voice_disables_dtmf_grammars() {
+    let body = FIELD.replace(
+        "<form>",
+        "<form><property name=\"inputmodes\" value=\"voice\"/>",
+    );
+    let mut d = Driver::new(&[("http://h/a.vxml", doc(&body))]);
+    d.pump(false);
+    d.key(10, '1');
+    assert_eq!(d.said.last().map(String::as_str), Some("bad"));
+}
