@@ -397,3 +397,25 @@ fn inputmodes_voice_disables_dtmf_grammars() {
     d.key(10, '1');
     assert_eq!(d.said.last().map(String::as_str), Some("bad"));
 }
+
+/// Regression guard for the idle-session memory figure (the QuickJS runtime and context alone are ~75 KB).
+#[test]
+fn idle_session_script_heap_stays_small() {
+    let page = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/data/vxml/microapp-getdigits.vxml"
+    ))
+    .unwrap();
+    let url = "http://127.0.0.1:8000/ivr/page.vxml";
+    let mut d = Driver::new(&[(url, page)]);
+    d.pump(false);
+    assert!(d
+        .outputs
+        .iter()
+        .any(|o| matches!(o, Output::Collect { .. })));
+    let heap = d.s.script_memory();
+    assert!(
+        heap < 120 * 1024,
+        "script heap of an idle session: {heap} bytes"
+    );
+}
