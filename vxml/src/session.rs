@@ -239,6 +239,11 @@ pub struct Session {
     hung_up: bool,
     transfer_dest: Option<String>,
     queue_bargein_active: bool,
+    /// `fetchaudio` for the document fetch about to be issued: (url, delay, fetchtimeout).
+    pending_fetchaudio: Option<(String, Duration, Duration)>,
+    /// `fetchaudio` armed or playing for the outstanding fetch.
+    fetchaudio: Option<(String, Duration)>,
+    fetchaudio_playing: bool,
     // Last: every script handle above must be dropped before the engine that owns the runtime.
     js: ScriptEngine,
 }
@@ -297,6 +302,9 @@ impl Session {
             hung_up: false,
             transfer_dest: None,
             queue_bargein_active: true,
+            pending_fetchaudio: None,
+            fetchaudio: None,
+            fetchaudio_playing: false,
             cfg,
         };
         s.install_session_vars();
@@ -461,6 +469,13 @@ impl Session {
                 }
                 self.flush_prompts();
                 let id = self.fetch(request);
+                if let (Some((url, delay, timeout)), Some(now)) =
+                    (self.pending_fetchaudio.take(), self.now)
+                {
+                    self.timers
+                        .set(crate::timer::Timer::FetchAudio, now + delay);
+                    self.fetchaudio = Some((url, timeout));
+                }
                 self.wait = Some(Wait::Fetch {
                     id,
                     purpose: FetchPurpose::Document {
@@ -630,6 +645,39 @@ impl Session {
             }
         }
         None
+    }
+
+    /// The `fetchaudio` in force for a document fetch asked by element `at` (attribute, else property), with the
+    /// `fetchaudiodelay` (default 2 s) and the audio's fetchtimeout; `None` when empty or unset.
+    pub(crate) fn fetchaudio_for(
+        &self,
+        doc: &Document,
+        at: NodeId,
+    ) -> Option<(String, Duration, Duration)> {
+        let fa = doc
+            .attr(at, "fetchaudio")
+            .map(str::to_string)
+            .or_else(|| self.property(doc, Some(at), "fetchaudio"))?;
+        if fa.trim().is_empty() {
+            return None;
+        }
+        let url = self.resolve(&doc.url, &fa).ok()?;
+        let delay = self
+            .property(doc, Some(at), "fetchaudiodelay")
+            .and_then(|v| crate::event::parse_time(&v))
+            .unwrap_or(Duration::from_secs(2));
+        Some((url, delay, self.fetch_timeout(doc, at, FetchKind::Audio)))
+    }
+
+    /// The document fetch answered: stop fetchaudio (its timer, or its playback).
+    pub(crate) fn stop_fetchaudio(&mut self) {
+        self.timers.stop(crate::timer::Timer::FetchAudio);
+        self.fetchaudio = None;
+        if self.fetchaudio_playing {
+            self.fetchaudio_playing = false;
+            self.playing = false;
+            self.out.push_back(Output::StopPlay);
+        }
     }
 
     /// fetchtimeout resolution: the element's attribute, else the property, else the configured default.

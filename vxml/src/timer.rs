@@ -10,9 +10,11 @@ pub enum Timer {
     NoInput = 0,
     /// No further digit within `interdigittimeout` (or `termtimeout` after a complete match).
     InterDigit = 1,
+    /// Start playing `fetchaudio` when a document fetch has taken `fetchaudiodelay` (2.0 §6.1.1).
+    FetchAudio = 2,
 }
 
-const COUNT: usize = 2;
+const COUNT: usize = 3;
 
 /// Deadlines, one slot per [`Timer`].
 #[derive(Debug, Clone, Default)]

@@ -23,6 +23,9 @@ impl Session {
             tracing::debug!(?id, "stale fetch answer ignored");
             return;
         }
+        if self.fetchaudio.is_some() {
+            self.stop_fetchaudio();
+        }
         let Some(Wait::Fetch { purpose, .. }) = self.wait.take() else {
             return;
         };

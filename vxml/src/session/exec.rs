@@ -597,6 +597,7 @@ impl Session {
             .and_then(|u| u.fragment().map(str::to_string));
         let fetch_url = url.split('#').next().unwrap_or(&url).to_string();
         let req = self.request(doc, id, fetch_url, FetchKind::Document, method, body);
+        self.pending_fetchaudio = self.fetchaudio_for(doc, id);
         self.next = Some(Next::Load {
             request: req,
             fragment,
@@ -1003,6 +1004,7 @@ impl Session {
             Method::Get
         };
         let req = self.request(doc, item, fetch_url, FetchKind::Document, method, None);
+        self.pending_fetchaudio = self.fetchaudio_for(doc, item);
         self.next = Some(Next::Load {
             request: req,
             fragment,

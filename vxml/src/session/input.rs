@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::{Event, FetchPurpose, Session, Wait};
 use crate::dom::{Document, NodeId};
 use crate::grammar::{Grammar, MatchResult, Mode};
-use crate::io::{CollectTimeouts, Output};
+use crate::io::{CollectTimeouts, Output, PromptItem};
 use crate::request::{FetchError, FetchKind, FetchResponse, Method};
 use crate::timer::Timer;
 
@@ -385,6 +385,7 @@ impl Session {
 
     pub(super) fn on_play_done(&mut self, now: Instant) {
         self.playing = false;
+        self.fetchaudio_playing = false;
         if matches!(self.wait, Some(Wait::Input(_))) {
             self.arm_noinput(now);
             self.drain_typeahead(now);
@@ -458,8 +459,27 @@ impl Session {
     }
 
     pub(super) fn on_timers(&mut self, now: Instant) {
+        if self.timers.expired(Timer::FetchAudio, now) {
+            if let (Some((url, timeout)), Some(Wait::Fetch { .. })) =
+                (self.fetchaudio.clone(), &self.wait)
+            {
+                // Played without barge-in until the document arrives (2.0 §6.1.1).
+                self.playing = true;
+                self.fetchaudio_playing = true;
+                self.out.push_back(Output::Play {
+                    prompts: vec![PromptItem::Audio {
+                        url,
+                        timeout,
+                        fallback: Vec::new(),
+                    }],
+                    bargein: false,
+                    bargeintype: crate::io::BargeInType::Speech,
+                });
+            }
+        }
         if !matches!(self.wait, Some(Wait::Input(_))) {
-            self.timers.stop_all();
+            self.timers.stop(Timer::NoInput);
+            self.timers.stop(Timer::InterDigit);
             return;
         }
         if self.timers.expired(Timer::InterDigit, now) {

@@ -419,3 +419,69 @@ fn idle_session_script_heap_stays_small() {
         "script heap of an idle session: {heap} bytes"
     );
 }
+
+#[test]
+fn fetchaudio_plays_after_fetchaudiodelay_and_stops_when_the_document_arrives() {
+    let page = doc(
+        r#"<property name="fetchaudiodelay" value="1s"/><form><block>
+      <goto next="http://h/next.vxml" fetchaudio="hold.wav"/></block></form>"#,
+    );
+    let mut d = Driver::new(&[("http://h/a.vxml", page)]);
+    // Answer the first fetch only.
+    let Some(Output::Fetch { id, request }) = d.s.poll_output() else {
+        panic!("fetch first")
+    };
+    let body = d.docs[&request.url].clone().into_bytes();
+    d.s.handle_input(
+        d.now,
+        Input::Fetched {
+            id,
+            result: Ok(FetchResponse {
+                url: request.url,
+                status: 200,
+                content_type: None,
+                body,
+            }),
+        },
+    );
+    let Some(Output::Fetch { id, .. }) = d.s.poll_output() else {
+        panic!("second fetch")
+    };
+    assert_eq!(d.deadline_ms(), Some(1_000));
+    d.at(999);
+    d.s.handle_timeout(d.now);
+    assert!(
+        d.s.poll_output().is_none(),
+        "nothing before fetchaudiodelay"
+    );
+    d.at(1_000);
+    d.s.handle_timeout(d.now);
+    match d.s.poll_output() {
+        Some(Output::Play {
+            prompts,
+            bargein: false,
+            ..
+        }) => {
+            assert!(
+                matches!(&prompts[0], PromptItem::Audio { url, .. } if url == "http://h/hold.wav")
+            )
+        }
+        other => panic!("expected fetchaudio, got {other:?}"),
+    }
+    let body = doc("<form><block>here</block></form>").into_bytes();
+    d.s.handle_input(
+        d.now,
+        Input::Fetched {
+            id,
+            result: Ok(FetchResponse {
+                url: "http://h/next.vxml".into(),
+                status: 200,
+                content_type: None,
+                body,
+            }),
+        },
+    );
+    assert!(matches!(d.s.poll_output(), Some(Output::StopPlay)));
+    d.pump(false);
+    assert_eq!(d.said, vec!["here"]);
+}
