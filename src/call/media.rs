@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 use tokio::sync::mpsc;
+use vxgate_media::capture::CaptureConfig;
 use vxgate_media::engine::{Direction, MediaEvent, MediaHandle, SessionConfig};
 use vxgate_media::g711::Law;
 use vxgate_media::prompt::Prompt;
@@ -105,6 +106,16 @@ impl CallMedia {
     /// Stops the prompt queue.
     pub fn stop_playout(&self) {
         self.with(|h| h.stop_playout());
+    }
+
+    /// Starts recording the caller's audio; the engine reports [`MediaEvent::Recorded`] when it stops.
+    pub fn start_capture(&self, cfg: CaptureConfig) {
+        self.with(|h| h.start_capture(cfg));
+    }
+
+    /// Stops the recording in progress (it is still reported).
+    pub fn stop_capture(&self) {
+        self.with(|h| h.stop_capture());
     }
 
     /// Sends RFC 4733 digits.

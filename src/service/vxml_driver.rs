@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 use tracing::{info, warn};
+use vxgate_media::capture::{CaptureConfig, Recording, StopReason};
 use vxgate_media::engine::MediaEvent;
 use vxgate_media::g711::Law;
 use vxgate_media::prompt::{self, CacheKey, Prompt, PromptCache};
@@ -105,6 +106,85 @@ async fn fetch_audio(
     Ok(p)
 }
 
+/// A `<record>` waiting for its prompts or its capture.
+struct PendingRecord {
+    cfg: CaptureConfig,
+    started: bool,
+    media_type: String,
+}
+
+/// The interpreter's view of a finished capture: a WAV file (8 kHz 16-bit PCM), or no audio when the caller said
+/// nothing (the interpreter then throws `noinput`, VoiceXML 2.0 §2.3.6).
+fn record_done(rec: Option<Recording>, requested: String) -> Input {
+    let Some(rec) = rec else {
+        return Input::RecordDone {
+            audio: Vec::new(),
+            media_type: requested,
+            duration: Duration::ZERO,
+            termchar: None,
+            maxtime: false,
+        };
+    };
+    let termchar = match rec.reason {
+        StopReason::Dtmf(d) => Some(d.to_char()),
+        _ => None,
+    };
+    let maxtime = rec.reason == StopReason::MaxTime;
+    let audio = if rec.heard_speech && !rec.samples.is_empty() {
+        rec.to_wav().unwrap_or_else(|e| {
+            warn!(error = %e, "record: cannot encode the recording as wav");
+            Vec::new()
+        })
+    } else {
+        Vec::new()
+    };
+    // Only WAV is produced; a request for another type gets WAV, labelled as such.
+    let media_type = if WAV_TYPES.contains(&requested.to_ascii_lowercase().as_str()) {
+        requested
+    } else {
+        warn!(requested = %requested, "record: only audio/x-wav is produced");
+        "audio/x-wav".to_string()
+    };
+    info!(
+        ms = rec.duration().as_millis() as u64,
+        bytes = audio.len(),
+        reason = ?rec.reason,
+        speech = rec.heard_speech,
+        "record: capture ended"
+    );
+    Input::RecordDone {
+        duration: rec.duration(),
+        audio,
+        media_type,
+        termchar,
+        maxtime,
+    }
+}
+
+/// Media types that name a WAV file.
+const WAV_TYPES: [&str; 3] = ["audio/x-wav", "audio/wav", "audio/wave"];
+
+/// Stops a capture and waits briefly for its recording (the engine reports it on the events channel).
+async fn finish_capture(
+    ctx: &ServiceCtx,
+    events: &mut mpsc::Receiver<MediaEvent>,
+) -> Option<Recording> {
+    ctx.media.stop_capture();
+    let wait = async {
+        loop {
+            match events.recv().await {
+                Some(MediaEvent::Recorded(rec)) => return Some(rec),
+                Some(_) => {}
+                None => return None,
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_millis(500), wait)
+        .await
+        .ok()
+        .flatten()
+}
+
 /// Runs the document at `url` (the bootstrap's new-call request, or a local document) until it ends.
 pub async fn run(ctx: &ServiceCtx, url: &str, events: &mut mpsc::Receiver<MediaEvent>) -> VxmlEnd {
     let vars = SessionVars {
@@ -131,6 +211,8 @@ pub async fn run(ctx: &ServiceCtx, url: &str, events: &mut mpsc::Receiver<MediaE
     // session runs its hangup handlers to their end.
     let mut hung_up = *hangup.borrow();
     let mut playing = false;
+    // The `<record>` in progress: capture starts once its prompts have played (VoiceXML 2.0 §2.3.6).
+    let mut recording: Option<PendingRecord> = None;
     session.start(Instant::now());
     loop {
         while let Some(out) = session.poll_output() {
@@ -198,17 +280,39 @@ pub async fn run(ctx: &ServiceCtx, url: &str, events: &mut mpsc::Receiver<MediaE
                         },
                     );
                 }
-                Output::Record { media_type, .. } => {
-                    session.handle_input(
-                        Instant::now(),
-                        Input::RecordDone {
-                            audio: Vec::new(),
-                            media_type,
-                            duration: Duration::ZERO,
-                            termchar: None,
-                            maxtime: false,
-                        },
-                    );
+                Output::Record {
+                    maxtime,
+                    finalsilence,
+                    dtmfterm,
+                    beep,
+                    media_type,
+                } => {
+                    if hung_up {
+                        session.handle_input(Instant::now(), record_done(None, media_type));
+                        continue;
+                    }
+                    if beep {
+                        info!("record: beep requested; this platform records without a beep");
+                    }
+                    let mut cfg = CaptureConfig::new(ctx.media.law());
+                    cfg.max_duration = maxtime;
+                    cfg.final_silence = finalsilence;
+                    cfg.dtmf_term = dtmfterm;
+                    // The caller has until maxtime to start speaking (the `timeout` property is not passed on).
+                    cfg.no_input_timeout = None;
+                    let started = !playing;
+                    if started {
+                        info!(
+                            maxtime_ms = maxtime.as_millis() as u64,
+                            "record: capture started"
+                        );
+                        ctx.media.start_capture(cfg.clone());
+                    }
+                    recording = Some(PendingRecord {
+                        cfg,
+                        started,
+                        media_type,
+                    });
                 }
             }
         }
@@ -226,17 +330,36 @@ pub async fn run(ctx: &ServiceCtx, url: &str, events: &mut mpsc::Receiver<MediaE
                     if std::mem::take(&mut playing) {
                         session.handle_input(Instant::now(), Input::PlayDone);
                     }
+                    if let Some(r) = recording.take() {
+                        // What was recorded before the hangup stays available (VoiceXML 2.0 §2.3.6).
+                        let rec = if r.started { finish_capture(ctx, events).await } else { None };
+                        session.handle_input(Instant::now(), record_done(rec, r.media_type));
+                    }
                     session.handle_input(Instant::now(), Input::Hangup);
                 }
             }
             ev = events.recv(), if !hung_up => match ev {
                 Some(MediaEvent::Dtmf { digit, source }) => {
                     info!(digit = %digit.to_char(), source = %source, "dtmf");
-                    session.handle_input(Instant::now(), Input::Dtmf(digit.to_char()));
+                    // A key that ends a recording is its termchar, not type-ahead for the next field.
+                    let consumed = recording.as_ref().is_some_and(|r| r.started && r.cfg.dtmf_term);
+                    if !consumed {
+                        session.handle_input(Instant::now(), Input::Dtmf(digit.to_char()));
+                    }
                 }
                 Some(MediaEvent::PromptDone { .. }) => {
                     playing = false;
                     session.handle_input(Instant::now(), Input::PlayDone);
+                    if let Some(r) = recording.as_mut().filter(|r| !r.started) {
+                        r.started = true;
+                        info!(maxtime_ms = r.cfg.max_duration.as_millis() as u64, "record: capture started");
+                        ctx.media.start_capture(r.cfg.clone());
+                    }
+                }
+                Some(MediaEvent::Recorded(rec)) => {
+                    if let Some(r) = recording.take() {
+                        session.handle_input(Instant::now(), record_done(Some(rec), r.media_type));
+                    }
                 }
                 Some(_) => {}
                 None => return VxmlEnd::MediaGone,

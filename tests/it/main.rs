@@ -10,6 +10,7 @@ mod fetch;
 mod gateway_ivr;
 mod gateway_media;
 mod gateway_ops;
+mod gateway_record;
 mod prompt;
 mod rtp;
 mod sip;
