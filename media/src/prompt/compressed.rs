@@ -50,8 +50,42 @@ struct Opened {
     info: PromptInfo,
 }
 
-fn open(bytes: Vec<u8>, container: Container) -> Result<Opened, PromptErrorKind> {
+/// FLAC metadata block types whose length fields symphonia trusts (RFC 9639 §8.6 VORBIS_COMMENT, §8.8 PICTURE).
+const FLAC_VORBIS_COMMENT: u8 = 4;
+const FLAC_PICTURE: u8 = 6;
+/// FLAC PADDING (RFC 9639 §8.3): skipped by length, nothing allocated.
+const FLAC_PADDING: u8 = 1;
+
+/// Turns the VORBIS_COMMENT and PICTURE blocks of a native FLAC stream into PADDING of the same length.
+///
+/// symphonia 0.5 allocates `vec![0; n]` for each 32-bit length inside these blocks (a comment, a picture's MIME
+/// type, description and data) before reading, without checking it against the block or the file: a 150-byte file
+/// can ask for 4 GiB, and a failed allocation aborts the process (no `catch_unwind` helps). Prompts need neither
+/// tags nor cover art, so the blocks are skipped instead (RFC 9639 §8.1: block header = last flag, 7-bit type,
+/// 24-bit length). Other containers are left alone.
+fn neutralise_flac_metadata(bytes: &mut [u8]) {
+    if !bytes.starts_with(b"fLaC") {
+        return;
+    }
+    let mut at = 4usize;
+    while let Some(&[head, l0, l1, l2]) = bytes.get(at..at + 4) {
+        let kind = head & 0x7f;
+        if kind == FLAC_VORBIS_COMMENT || kind == FLAC_PICTURE {
+            if let Some(b) = bytes.get_mut(at) {
+                *b = (head & 0x80) | FLAC_PADDING;
+            }
+        }
+        if head & 0x80 != 0 {
+            break;
+        }
+        // A 24-bit length always fits a usize; `at` stays below the file length plus 16 MiB.
+        at += 4 + u32::from_be_bytes([0, l0, l1, l2]) as usize;
+    }
+}
+
+fn open(mut bytes: Vec<u8>, container: Container) -> Result<Opened, PromptErrorKind> {
     let name = container.to_string();
+    neutralise_flac_metadata(&mut bytes);
     let mut hint = Hint::new();
     hint.with_extension(&name);
     let mss = MediaSourceStream::new(
@@ -238,4 +272,59 @@ pub(crate) fn decode(
             None => Err(PromptErrorKind::NoSamples),
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// FLAC metadata block header (RFC 9639 §8.1).
+    fn block(last: bool, kind: u8, body: &[u8]) -> Vec<u8> {
+        let len = (body.len() as u32).to_be_bytes();
+        let mut v = vec![u8::from(last) << 7 | kind, len[1], len[2], len[3]];
+        v.extend_from_slice(body);
+        v
+    }
+
+    #[test]
+    fn flac_comment_and_picture_blocks_become_padding() {
+        let mut f = b"fLaC".to_vec();
+        f.extend(block(false, 0, &[0; 34]));
+        f.extend(block(false, FLAC_VORBIS_COMMENT, &[0xff; 8]));
+        f.extend(block(false, 3, &[]));
+        f.extend(block(true, FLAC_PICTURE, &[0xff; 12]));
+        let mut g = f.clone();
+        neutralise_flac_metadata(&mut g);
+        assert_eq!(g[4], 0); // STREAMINFO untouched
+        assert_eq!(g[42], FLAC_PADDING);
+        assert_eq!(g[54], 3); // SEEKTABLE untouched
+        assert_eq!(g[58], 0x80 | FLAC_PADDING); // last flag kept
+        assert_eq!(g.len(), f.len());
+    }
+
+    #[test]
+    fn flac_walk_stops_at_truncated_header() {
+        let mut f = b"fLaC\x06\xff".to_vec();
+        neutralise_flac_metadata(&mut f);
+        assert_eq!(f, b"fLaC\x06\xff");
+        let mut not_flac = vec![FLAC_PICTURE; 8];
+        neutralise_flac_metadata(&mut not_flac);
+        assert_eq!(not_flac, vec![FLAC_PICTURE; 8]);
+    }
+
+    /// Found by `fuzz/` (prompt_load): a PICTURE block whose MIME length asks for 4 GiB.
+    #[test]
+    fn flac_picture_with_huge_lengths_is_an_error_not_an_allocation() {
+        let mut f = b"fLaC".to_vec();
+        f.extend(block(
+            true,
+            FLAC_PICTURE,
+            &[0, 0, 0, 3, 0xfb, 0x1b, 0x1e, 0xc8, b'x'],
+        ));
+        assert!(matches!(
+            probe(f.clone(), Container::Flac),
+            Err(PromptErrorKind::Decode { .. })
+        ));
+        assert!(crate::prompt::load_bytes(&f, "huge.flac", Law::Ulaw).is_err());
+    }
 }
