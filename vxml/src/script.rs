@@ -47,13 +47,16 @@ pub struct ScriptError(pub String);
 /// Compiled code kept per session (cleared when full).
 const CACHE_ENTRIES: usize = 256;
 
-/// What a piece of compiled code is.
+/// What a piece of compiled code is (the index of its cache).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Kind {
-    Expr,
-    Script,
-    Assign,
+    Expr = 0,
+    Script = 1,
+    Assign = 2,
 }
+
+/// Compiled functions by code text, one map per [`Kind`]: looked up by `&str`, so a hit allocates nothing.
+type CodeCache = [std::collections::HashMap<Box<str>, Persistent<Function<'static>>>; 3];
 
 /// A handle to one scope object.
 #[derive(Clone)]
@@ -97,9 +100,7 @@ const PRELUDE: &str = r#"
 /// One session's ECMAScript engine.
 pub struct ScriptEngine {
     // Field order is drop order: the persistent handles must go before the context and the runtime.
-    cache: std::cell::RefCell<
-        std::collections::HashMap<(Kind, String), Persistent<Function<'static>>>,
-    >,
+    cache: std::cell::RefCell<CodeCache>,
     scope_fn: Persistent<Function<'static>>,
     empty: Persistent<Object<'static>>,
     ticks: Arc<AtomicU32>,
@@ -237,9 +238,8 @@ impl ScriptEngine {
         value: Option<&JsValue>,
     ) -> Result<JsValue, ScriptError> {
         self.ticks.store(0, Ordering::Relaxed);
-        let key = (kind, code.to_string());
         self.ctx.with(|ctx| {
-            let cached = self.cache.borrow().get(&key).cloned();
+            let cached = self.cache.borrow()[kind as usize].get(code).cloned();
             let f = match cached {
                 Some(f) => f.restore(&ctx).map_err(|e| err_of(&ctx, e))?,
                 None => {
@@ -251,11 +251,12 @@ impl ScriptEngine {
                     let mut opts = rquickjs::context::EvalOptions::default();
                     opts.strict = false;
                     let f: Function = ctx.eval_with_options(src, opts).map_err(|e| err_of(&ctx, e))?;
-                    let mut cache = self.cache.borrow_mut();
+                    let mut caches = self.cache.borrow_mut();
+                    let cache = &mut caches[kind as usize];
                     if cache.len() >= CACHE_ENTRIES {
                         cache.clear();
                     }
-                    cache.insert(key, Persistent::save(&ctx, f.clone()));
+                    cache.insert(code.into(), Persistent::save(&ctx, f.clone()));
                     f
                 }
             };
