@@ -287,7 +287,13 @@ impl ScriptEngine {
 
     /// Evaluates an expression in the scope chain (outermost first).
     pub fn eval(&self, chain: &[&Scope], expr: &str) -> Result<JsValue, ScriptError> {
-        self.call(chain, Kind::Expr, expr, None)
+        match literal(expr) {
+            Some(Literal::Str(s)) => Ok(self.string(s)),
+            Some(Literal::Int(n)) => Ok(self
+                .ctx
+                .with(|ctx| JsValue(Persistent::save(&ctx, Value::new_int(ctx.clone(), n))))),
+            None => self.call(chain, Kind::Expr, expr, None),
+        }
     }
 
     /// Evaluates an expression and converts the result with ToBoolean.
@@ -569,6 +575,40 @@ impl ScriptEngine {
     }
 }
 
+/// A constant expression whose value is known without running it.
+#[derive(Debug, PartialEq)]
+enum Literal<'a> {
+    /// A quoted string with no escapes, quotes or line terminators inside: its value is its text.
+    Str(&'a str),
+    /// A decimal integer literal without leading zeros (so never legacy octal) that fits an `i32`.
+    Int(i32),
+}
+
+/// Recognises the literals VoiceXML pages use most (`expr="'abc'"`, `expr="0"`); anything else (escapes,
+/// operators, names, octal, exponents, huge numbers) is left to the engine (ECMA-262 §7.8.3-4).
+fn literal(expr: &str) -> Option<Literal<'_>> {
+    let e = expr.trim_matches(|c: char| c.is_ascii_whitespace());
+    let b = e.as_bytes();
+    match b.first()? {
+        q @ (b'\'' | b'"') => {
+            let inner = e.get(1..e.len().checked_sub(1)?)?;
+            if b.len() < 2 || b[b.len() - 1] != *q {
+                return None;
+            }
+            let plain = !inner.contains(|c: char| {
+                c as u32 == u32::from(*q)
+                    || matches!(c, '\\' | '\n' | '\r' | '\u{2028}' | '\u{2029}')
+            });
+            plain.then_some(Literal::Str(inner))
+        }
+        b'0' if b.len() == 1 => Some(Literal::Int(0)),
+        b'1'..=b'9' if b.len() <= 9 && b.iter().all(u8::is_ascii_digit) => {
+            e.parse().ok().map(Literal::Int)
+        }
+        _ => None,
+    }
+}
+
 /// Whether `s` looks like an assignable reference (`a`, `a.b`, `a['x']`).
 fn is_reference(s: &str) -> bool {
     let first = s.chars().next();
@@ -789,6 +829,38 @@ mod tests {
         assert!(e.run_script(&[&doc], "while(true){}").is_err());
         // And the engine still works afterwards.
         assert_eq!(e.eval_string(&[&doc], "1+1").unwrap(), "2");
+    }
+
+    #[test]
+    fn literals_are_recognised_and_the_rest_left_to_the_engine() {
+        assert_eq!(literal(" 'abc' "), Some(Literal::Str("abc")));
+        assert_eq!(literal("\"a'b\""), Some(Literal::Str("a'b")));
+        assert_eq!(literal("''"), Some(Literal::Str("")));
+        assert_eq!(literal("0"), Some(Literal::Int(0)));
+        assert_eq!(literal("123456789"), Some(Literal::Int(123_456_789)));
+        for e in [
+            "'",
+            "'a\\'b'",
+            "'a'+'b'",
+            "'a' + x",
+            "012",
+            "1e3",
+            "1.5",
+            "1234567890",
+            "x",
+            "",
+            "'a\nb'",
+        ] {
+            assert_eq!(literal(e), None, "{e:?}");
+        }
+        let e = ScriptEngine::new(ScriptLimits::default()).unwrap();
+        let doc = e.new_scope(Some("document"));
+        assert_eq!(e.eval_string(&[&doc], "'a'").unwrap(), "a");
+        assert_eq!(e.eval_string(&[&doc], "'a' + 'b'").unwrap(), "ab");
+        assert_eq!(e.eval_string(&[&doc], "typeof 42").unwrap(), "number");
+        let v = e.eval(&[&doc], "42").unwrap();
+        assert_eq!(e.type_name(&v), "int");
+        assert_eq!(e.eval_string(&[&doc], "012").unwrap(), "10");
     }
 
     #[test]
