@@ -18,7 +18,8 @@ use tracing::{debug, info, info_span, warn, Instrument};
 pub use media::{CallMedia, MediaError};
 
 use crate::config::GatewayConfig;
-use crate::dialpeer::ConnGuard;
+use crate::dialpeer::{ConnGuard, ServiceKind};
+use crate::service::survivability::{self, Forwarded};
 use crate::service::{self, ServiceCtx, ServiceEnd};
 use crate::sip::identity::CallIdentity;
 use crate::sip::sdp::{self, Negotiated};
@@ -64,7 +65,9 @@ pub async fn run(
         service = %peer.service,
     );
     let id = dialog.id();
-    run_inner(setup, dialog, states, env).instrument(span).await;
+    run_inner(setup, dialog, states, &dialogs, env)
+        .instrument(span)
+        .await;
     dialogs.remove_dialog(&id);
 }
 
@@ -72,6 +75,7 @@ async fn run_inner(
     setup: CallSetup,
     dialog: InviteDialog,
     mut states: DialogStateReceiver,
+    dialogs: &Arc<DialogLayer>,
     env: Arc<CallEnv>,
 ) {
     let CallSetup {
@@ -105,6 +109,35 @@ async fn run_inner(
     if first == Ok(false) {
         info!("call ended before answer");
         return;
+    }
+    if peer.service == ServiceKind::Survivability {
+        // Ingress survivability: the call servers first; only when all fail does this call get answered here.
+        let forwarded = match env.config.sip.udp {
+            Some(local) => {
+                survivability::forward(
+                    &dialog,
+                    &mut states,
+                    dialogs,
+                    local,
+                    &identity,
+                    &env.config.services.survivability,
+                )
+                .await
+            }
+            None => {
+                warn!("survivability needs a udp listener to forward from; answering locally");
+                Forwarded::AllFailed
+            }
+        };
+        match forwarded {
+            Forwarded::AllFailed => {
+                info!("survivability: no call server took the call; answering with the call back later message")
+            }
+            other => {
+                info!(outcome = ?other, "survivability: call over");
+                return;
+            }
+        }
     }
     let media = match CallMedia::open(&env, &negotiated).await {
         Ok(m) => Arc::new(m),

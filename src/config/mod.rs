@@ -97,6 +97,17 @@ pub struct ServiceConfig {
     pub default_ivr_base: Option<String>,
     /// Folder of local media (ringback.wav, critical_error.wav...). Missing files are synthesized.
     pub media_dir: Option<PathBuf>,
+    /// The survivability service's call servers, tried in order (`[[services.survivability]]`).
+    pub survivability: Vec<SurvivabilityDestination>,
+}
+
+/// One call server the survivability service forwards to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SurvivabilityDestination {
+    /// Its SIP address (UDP).
+    pub address: SocketAddr,
+    /// How long to wait for a final answer before trying the next destination.
+    pub timeout: Duration,
 }
 
 /// RTP settings.

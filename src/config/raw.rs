@@ -8,7 +8,9 @@ use ipnet::IpNet;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{line_of, ConfigProblem, GatewayConfig, ServiceConfig, SipConfig};
+use super::{
+    line_of, ConfigProblem, GatewayConfig, ServiceConfig, SipConfig, SurvivabilityDestination,
+};
 use crate::dialpeer::{DialPeer, DigitPattern};
 
 #[derive(Debug, Default, Deserialize)]
@@ -48,6 +50,14 @@ struct RawServices {
     fetch_timeout_ms: Option<Spanned<i64>>,
     default_ivr_base: Option<Spanned<String>>,
     media_dir: Option<String>,
+    survivability: Option<Vec<Spanned<RawDestination>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDestination {
+    address: Spanned<String>,
+    timeout_ms: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -233,6 +243,40 @@ pub(super) fn parse(text: &str) -> Result<GatewayConfig, Vec<ConfigProblem>> {
         None => DialPeer::callflow_defaults(),
         Some(list) => dial_peers(&mut p, list),
     };
+    let mut survivability = Vec::new();
+    for d in raw.services.survivability.iter().flatten() {
+        let d = d.get_ref();
+        let timeout = Duration::from_millis(
+            positive(
+                &mut p,
+                d.timeout_ms.as_ref(),
+                "services.survivability.timeout_ms",
+            )
+            .unwrap_or(5000) as u64,
+        );
+        match d.address.get_ref().parse::<SocketAddr>() {
+            Ok(address) => survivability.push(SurvivabilityDestination { address, timeout }),
+            Err(_) => p.add(
+                &d.address,
+                format!(
+                    "services.survivability.address: {:?} is not an ip:port",
+                    d.address.get_ref()
+                ),
+            ),
+        }
+    }
+    if survivability.is_empty() && raw.services.survivability.is_none() {
+        if let Some(list) = &raw.dial_peer {
+            for dp in list {
+                if dp.get_ref().service.get_ref() == "survivability" {
+                    p.add(
+                        &dp.get_ref().service,
+                        "dial-peer service survivability needs [[services.survivability]] destinations".to_string(),
+                    );
+                }
+            }
+        }
+    }
 
     if !p.list.is_empty() {
         p.list.sort_by_key(|x| x.line);
@@ -256,6 +300,7 @@ pub(super) fn parse(text: &str) -> Result<GatewayConfig, Vec<ConfigProblem>> {
             fetch_timeout,
             default_ivr_base,
             media_dir: raw.services.media_dir.map(Into::into),
+            survivability,
         },
         dial_peers,
     })

@@ -22,6 +22,9 @@ pub enum ServiceKind {
     Ringtone,
     /// Plays the error tone, then ends the leg.
     Cvperror,
+    /// Ingress survivability: forwards the call to the configured call servers in order (B2BUA); when none
+    /// answers, plays the "call back later" message and disconnects.
+    Survivability,
 }
 
 impl ServiceKind {
@@ -31,6 +34,7 @@ impl ServiceKind {
             ServiceKind::Bootstrap => "bootstrap",
             ServiceKind::Ringtone => "ringtone",
             ServiceKind::Cvperror => "cvperror",
+            ServiceKind::Survivability => "survivability",
         }
     }
 }
@@ -48,8 +52,9 @@ impl FromStr for ServiceKind {
             "bootstrap" | "new-call" => Ok(ServiceKind::Bootstrap),
             "ringtone" => Ok(ServiceKind::Ringtone),
             "cvperror" => Ok(ServiceKind::Cvperror),
+            "survivability" | "cvp-survivability" => Ok(ServiceKind::Survivability),
             other => Err(format!(
-                "unknown service {other:?} (expected bootstrap, ringtone or cvperror)"
+                "unknown service {other:?} (expected bootstrap, ringtone, cvperror or survivability)"
             )),
         }
     }

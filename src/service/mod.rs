@@ -5,6 +5,7 @@
 
 mod local_pool;
 pub mod newcall;
+pub mod survivability;
 pub mod tones;
 mod vxml_driver;
 
@@ -130,6 +131,17 @@ pub async fn run(kind: ServiceKind, ctx: ServiceCtx) -> ServiceEnd {
             }
         }
         ServiceKind::Bootstrap => bootstrap(&ctx, &mut events).await,
+        ServiceKind::Survivability => {
+            // Every call server failed (survivability::forward): the "call back later" message, then a BYE with
+            // Q.850 cause 38, network out of order (Q.850 §2.2.7.1: the network is not functioning correctly and
+            // the condition is likely to last a relatively long period), as CVP's handoff uses for a lost call
+            // server.
+            play_local(&ctx, &mut events, tones::CALLBACK_LATER).await;
+            ServiceEnd {
+                cause: Q850Cause::NETWORK_OUT_OF_ORDER,
+                why: "no call server answered; call back later message played".into(),
+            }
+        }
     }
 }
 

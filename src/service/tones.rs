@@ -24,6 +24,9 @@ pub const ERROR_TONE: &str = "errortone.wav";
 /// `critical_error.wav`: the special information tone (ITU-T E.180 SIT: 950 / 1400 / 1800 Hz, 330 ms each), then
 /// 1 s of silence.
 pub const CRITICAL_ERROR: &str = "critical_error.wav";
+/// `callback_later.wav`: the survivability service's "call back later" announcement when no call server answers:
+/// the E.180 SIT twice (a recorded message in the media folder replaces it).
+pub const CALLBACK_LATER: &str = "callback_later.wav";
 /// `holdmusic.wav`: a gentle 8 s arpeggio, looped while a caller waits in queue.
 pub const HOLD_MUSIC: &str = "holdmusic.wav";
 
@@ -75,6 +78,17 @@ pub fn builtin_pcm(name: &str) -> Option<Vec<i16>> {
             ],
             5000.0,
         ),
+        CALLBACK_LATER => {
+            let sit = [
+                Segment(&[950.0], 330),
+                Segment(&[1400.0], 330),
+                Segment(&[1800.0], 330),
+                Segment(&[], 500),
+            ];
+            let mut pcm = synth(&sit, 5000.0);
+            pcm.extend(synth(&sit, 5000.0));
+            pcm
+        }
         HOLD_MUSIC => {
             let mut pcm = Vec::new();
             for f in NOTES {
@@ -94,7 +108,13 @@ pub fn builtin_pcm(name: &str) -> Option<Vec<i16>> {
 }
 
 /// Every built-in name.
-pub const BUILTINS: [&str; 4] = [RINGBACK, ERROR_TONE, CRITICAL_ERROR, HOLD_MUSIC];
+pub const BUILTINS: [&str; 5] = [
+    RINGBACK,
+    ERROR_TONE,
+    CRITICAL_ERROR,
+    CALLBACK_LATER,
+    HOLD_MUSIC,
+];
 
 /// The local media, in both laws, shared by every call.
 #[derive(Debug, Clone, Default)]

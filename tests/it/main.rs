@@ -11,6 +11,7 @@ mod gateway_ivr;
 mod gateway_media;
 mod gateway_ops;
 mod gateway_record;
+mod gateway_survivability;
 mod prompt;
 mod rtp;
 mod sip;
