@@ -104,7 +104,10 @@ async fn reinvite_moves_rtp_and_hold_stops_it() {
     // Ringback arrives at A in PCMU.
     assert_eq!(rtp_pt(&a, Duration::from_secs(2)).await, Some(0));
 
-    // re-INVITE to B: the media moves without dropping the call.
+    // re-INVITE to B: the media moves without dropping the call. Like tests/sipp/reinvite.xml, the call server
+    // waits a moment after its ACK: a re-INVITE sent within milliseconds of the ACK is sometimes never answered
+    // (408 at the UAC after Timer B) — a known gateway bug, written up in the closing note, not yet fixed.
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let (status, answer) = leg
         .reinvite(b.local_addr().expect("addr"), "sendrecv")
         .await
