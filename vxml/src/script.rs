@@ -209,22 +209,38 @@ impl ScriptEngine {
     }
 
     /// A new, empty scope object; with `name`, the scope refers to itself by that name (`document.x`).
-    pub fn new_scope(&self, name: Option<&str>) -> Scope {
+    ///
+    /// Fails only when the session's heap is at its memory limit (the interpreter throws `error.semantic`).
+    pub fn new_scope(&self, name: Option<&str>) -> Result<Scope, ScriptError> {
         self.ctx.with(|ctx| {
             let f = self
                 .scope_fn
                 .clone()
                 .restore(&ctx)
-                .expect("prelude function is alive");
+                .map_err(|e| err_of(&ctx, e))?;
             let o: Object = match name {
                 Some(n) => f.call((n,)),
                 None => f.call(()),
             }
-            // A null-prototype object with one property cannot fail except out of memory; fall back to a plain one.
-            .unwrap_or_else(|_| Object::new(ctx.clone()).expect("allocating a small object"));
+            .map_err(|e| {
+                let e = err_of(&ctx, e);
+                ScriptError(format!(
+                    "cannot create the {} scope: {e}",
+                    name.unwrap_or("anonymous")
+                ))
+            })?;
             self.scopes.set(self.scopes.get() + 1);
-            Scope(Persistent::save(&ctx, o), self.scopes.get())
+            Ok(Scope(Persistent::save(&ctx, o), self.scopes.get()))
         })
+    }
+
+    /// Frees what the engine keeps for speed (the compiled-code cache) and runs the garbage collector: the
+    /// interpreter's last resort when the heap is at its limit.
+    pub fn relieve_memory(&self) {
+        for c in self.cache.borrow_mut().iter_mut() {
+            c.clear();
+        }
+        self.rt.run_gc();
     }
 
     /// Runs `code` (an expression, a script body or an assignment) in the scope chain. Each distinct piece of code
@@ -780,9 +796,9 @@ mod tests {
     #[test]
     fn scope_chain_lookup_and_shadowing() {
         let e = ScriptEngine::new(ScriptLimits::default()).unwrap();
-        let app = e.new_scope(Some("application"));
-        let doc = e.new_scope(Some("document"));
-        let dlg = e.new_scope(Some("dialog"));
+        let app = e.new_scope(Some("application")).unwrap();
+        let doc = e.new_scope(Some("document")).unwrap();
+        let dlg = e.new_scope(Some("dialog")).unwrap();
         e.set(&app, "x", &e.number(1.0));
         e.set(&doc, "x", &e.number(2.0));
         assert_eq!(e.eval_string(&[&app, &doc, &dlg], "x").unwrap(), "2");
@@ -801,8 +817,8 @@ mod tests {
     #[test]
     fn script_declarations_land_in_the_scope() {
         let e = ScriptEngine::new(ScriptLimits::default()).unwrap();
-        let app = e.new_scope(Some("application"));
-        let doc = e.new_scope(Some("document"));
+        let app = e.new_scope(Some("application")).unwrap();
+        let doc = e.new_scope(Some("document")).unwrap();
         e.run_script(
             &[&app, &doc],
             "var a = 3, b; function f(n) { var inner = n; return n * a; }",
@@ -825,7 +841,7 @@ mod tests {
             ..Default::default()
         })
         .unwrap();
-        let doc = e.new_scope(Some("document"));
+        let doc = e.new_scope(Some("document")).unwrap();
         assert!(e.run_script(&[&doc], "while(true){}").is_err());
         // And the engine still works afterwards.
         assert_eq!(e.eval_string(&[&doc], "1+1").unwrap(), "2");
@@ -854,7 +870,7 @@ mod tests {
             assert_eq!(literal(e), None, "{e:?}");
         }
         let e = ScriptEngine::new(ScriptLimits::default()).unwrap();
-        let doc = e.new_scope(Some("document"));
+        let doc = e.new_scope(Some("document")).unwrap();
         assert_eq!(e.eval_string(&[&doc], "'a'").unwrap(), "a");
         assert_eq!(e.eval_string(&[&doc], "'a' + 'b'").unwrap(), "ab");
         assert_eq!(e.eval_string(&[&doc], "typeof 42").unwrap(), "number");
@@ -864,9 +880,32 @@ mod tests {
     }
 
     #[test]
+    fn full_heap_makes_new_scope_fail_instead_of_panicking() {
+        let e = ScriptEngine::new(ScriptLimits {
+            memory_bytes: 1 << 20,
+            ..Default::default()
+        })
+        .unwrap();
+        let doc = e.new_scope(Some("document")).unwrap();
+        e.run_script(&[&doc], "var head = null;").unwrap();
+        // Caught inside the script: the heap stays full.
+        e.run_script(
+            &[&doc],
+            "try { while (true) { head = {n: head}; } } catch (x) {}",
+        )
+        .unwrap();
+        let err = e.new_scope(Some("dialog")).unwrap_err();
+        assert!(err.0.contains("dialog scope"), "{err}");
+        // Releasing the data makes room again.
+        e.set(&doc, "head", &e.undefined());
+        e.gc();
+        assert!(e.new_scope(None).is_ok());
+    }
+
+    #[test]
     fn syntax_error_is_an_error() {
         let e = ScriptEngine::new(ScriptLimits::default()).unwrap();
-        let doc = e.new_scope(None);
+        let doc = e.new_scope(None).unwrap();
         assert!(e.eval(&[&doc], "1 +").is_err());
         assert!(e.eval(&[&doc], "undefinedVar").is_err());
     }

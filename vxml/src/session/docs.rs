@@ -187,15 +187,22 @@ impl Session {
         fragment: Option<String>,
         sub: Option<SubdialogCall>,
     ) {
-        let doc_scope = self.js.new_scope(Some("document"));
-        let (app_url, app_doc, app_scope, keep_app) = match (&new_root, &sub) {
-            (Some(root), _) => (
-                Some(root.url.clone()),
-                Some(root.clone()),
-                self.js.new_scope(Some("application")),
-                false,
-            ),
-            (None, None) if leaf.has(ROOT, "application") => {
+        // Out of script memory: `error.semantic` in the document that asked for this one.
+        let doc_scope = match self.new_scope(Some("document")) {
+            Ok(s) => s,
+            Err(ev) => return self.throw(ev),
+        };
+        let fresh_app = match (&new_root, &sub) {
+            (None, None) if leaf.has(ROOT, "application") => None,
+            _ => match self.new_scope(Some("application")) {
+                Ok(s) => Some(s),
+                Err(ev) => return self.throw(ev),
+            },
+        };
+        let (app_url, app_doc, app_scope, keep_app) = match (&new_root, fresh_app) {
+            (Some(root), Some(app)) => (Some(root.url.clone()), Some(root.clone()), app, false),
+            (None, Some(app)) => (None, None, app, false),
+            (_, None) => {
                 let c = self.ctx();
                 (
                     c.app_url.clone(),
@@ -204,7 +211,6 @@ impl Session {
                     true,
                 )
             }
-            _ => (None, None, self.js.new_scope(Some("application")), false),
         };
         let new_level = sub.is_some();
         // A goto inside a subdialog stays in the subdialog's context (a subdialog may span documents).
@@ -307,7 +313,12 @@ impl Session {
             };
             return self.badfetch(msg);
         };
-        let scope = self.js.new_scope(Some("dialog"));
+        // The old dialog is left before the new one is initialised (its scope goes with it).
+        self.ctx_mut().dialog = None;
+        let scope = match self.new_scope(Some("dialog")) {
+            Ok(s) => s,
+            Err(ev) => return self.throw(ev),
+        };
         let c = self.ctx_mut();
         c.dialog = Some(Dialog {
             id: dialog,

@@ -50,14 +50,34 @@ impl Session {
                 }
             }
         }
-        // Expose _event/_message while evaluating the catches' conditions.
-        let anon = self.js.new_scope(None);
-        self.js.set(&anon, "_event", &self.js.string(&ev.name));
-        let msg = match &ev.message {
-            Some(m) => self.js.string(m),
-            None => self.js.undefined(),
+        // Expose _event/_message while evaluating the catches' conditions. With the script heap full, drop the
+        // engine's caches and try again; failing that the handler still runs, without its anonymous scope (and so
+        // without `_event`), rather than losing the event.
+        let anon = match self.js.new_scope(None) {
+            Ok(a) => Some(a),
+            Err(_) => {
+                self.js.relieve_memory();
+                match self.js.new_scope(None) {
+                    Ok(a) => Some(a),
+                    Err(e) => {
+                        let msg = format!(
+                            "out of script memory: {e}; handling {} without _event",
+                            ev.name
+                        );
+                        self.log_line(&msg);
+                        None
+                    }
+                }
+            }
         };
-        self.js.set(&anon, "_message", &msg);
+        if let Some(anon) = &anon {
+            self.js.set(anon, "_event", &self.js.string(&ev.name));
+            let msg = match &ev.message {
+                Some(m) => self.js.string(m),
+                None => self.js.undefined(),
+            };
+            self.js.set(anon, "_message", &msg);
+        }
         let mut matching: Vec<(Arc<Document>, NodeId, u32)> = Vec::new();
         for (d, c) in candidates {
             let names = match d.attr(c, "event") {
@@ -69,7 +89,7 @@ impl Session {
             }
             if let Some(cond) = d.attr(c, "cond") {
                 let mut chain = self.chain();
-                chain.push(anon.clone());
+                chain.extend(anon.clone());
                 let refs: Vec<&crate::script::Scope> = chain.iter().collect();
                 if !self.js.eval_bool(&refs, cond).unwrap_or(false) {
                     continue;
@@ -102,7 +122,7 @@ impl Session {
                         kind: FrameKind::Plain,
                     }],
                     then: Then::Fia,
-                    anon: Some(anon),
+                    anon,
                 });
             }
             None => self.default_handler(ev),

@@ -892,7 +892,7 @@ impl Session {
         let is_array = {
             let chain = self.chain();
             let refs: Vec<&crate::script::Scope> = chain.iter().collect();
-            let tmp = self.js.new_scope(None);
+            let tmp = self.new_scope(None)?;
             self.js.set(&tmp, "__vx_a", &arr);
             let mut r = refs.clone();
             r.push(&tmp);
@@ -927,9 +927,14 @@ impl Session {
         Ok(())
     }
 
-    /// Starts executing the children of `parent` in a fresh anonymous scope, then back to the FIA.
-    pub(crate) fn run_content(&mut self, doc: Arc<Document>, parents: Vec<NodeId>) {
-        let anon = self.js.new_scope(None);
+    /// Starts executing the children of `parents` in a fresh anonymous scope, then back to the FIA. Fails (with
+    /// `error.semantic`) only when the script heap is full.
+    pub(crate) fn run_content(
+        &mut self,
+        doc: Arc<Document>,
+        parents: Vec<NodeId>,
+    ) -> Result<(), Event> {
+        let anon = self.new_scope(None)?;
         let frames = parents
             .into_iter()
             .rev()
@@ -947,6 +952,19 @@ impl Session {
                 anon: Some(anon),
             });
         }
+        Ok(())
+    }
+
+    /// A new scope object, or `error.semantic` (with the reason in `_message`) when the script heap is full.
+    pub(crate) fn new_scope(&mut self, name: Option<&str>) -> Result<crate::script::Scope, Event> {
+        self.js.new_scope(name).map_err(|e| {
+            let msg = format!("out of script memory: {e}");
+            self.log_line(&msg);
+            Event {
+                name: "error.semantic".into(),
+                message: Some(msg),
+            }
+        })
     }
 
     /// A pending subdialog call: evaluates params and fetches (or enters) its target.

@@ -51,7 +51,9 @@ impl Session {
             "block" => {
                 let var = self.item_var(item);
                 self.set_dialog_var(&var, &self.js.boolean(true));
-                self.run_content(doc, vec![item]);
+                if let Err(ev) = self.run_content(doc, vec![item]) {
+                    self.throw_from(ev, Some(item));
+                }
             }
             "field" | "initial" => self.start_collect(&doc, item),
             "record" => self.start_record(&doc, item),
@@ -391,11 +393,14 @@ impl Session {
             }
             parents.push(f);
         }
+        let origin = filled.first().copied();
         if let Some(d) = self.ctxs.last_mut().and_then(|c| c.dialog.as_mut()) {
             d.just_filled = filled;
         }
         if !parents.is_empty() {
-            self.run_content(doc, parents);
+            if let Err(ev) = self.run_content(doc, parents) {
+                self.throw_from(ev, origin);
+            }
         }
     }
 }

@@ -485,3 +485,50 @@ fn fetchaudio_plays_after_fetchaudiodelay_and_stops_when_the_document_arrives() 
     d.pump(false);
     assert_eq!(d.said, vec!["here"]);
 }
+
+/// Regression: `ScriptEngine::new_scope` used to `expect` when QuickJS was out of memory, so a page that filled its
+/// heap panicked the whole process when the interpreter next entered a scope. Now the scope cannot be made, the
+/// interpreter throws `error.semantic` (2.0 §5.2.6) with the reason in `_message`, and other sessions go on.
+#[test]
+fn full_script_heap_raises_error_semantic_not_a_panic() {
+    let cfg = SessionConfig {
+        script: crate::script::ScriptLimits {
+            memory_bytes: 1 << 20,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    // The linked list lives in the document scope, so leaving dialog "a" frees nothing; each node is one small
+    // allocation, so when the loop stops the heap is within one object of its limit.
+    let page = doc(r##"<var name="head" expr="null"/>
+      <catch event="error.semantic"><prompt>pass</prompt><exit/></catch>
+      <form id="a"><block><script>try { while (true) { head = {n: head}; } } catch (e) {}</script>
+        <goto next="#b"/></block></form>
+      <form id="b"><block><prompt>fail</prompt><exit/></block></form>"##);
+    let mut d = Driver::with(&[("http://h/a.vxml", page)], cfg);
+    d.pump(false);
+    let tail = &d.outputs[d.outputs.len().saturating_sub(5)..];
+    assert_eq!(d.said, vec!["pass"], "{tail:?}");
+    assert_eq!(d.end(), Some(&EndReason::Exit));
+    let logs: Vec<&str> = d
+        .outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::Log { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("out of script memory") && l.contains("dialog scope")),
+        "{logs:?}"
+    );
+
+    // A second session in the same process (and thread) is unaffected.
+    let mut d2 = Driver::new(&[("http://h/a.vxml", doc(FIELD))]);
+    d2.pump(false);
+    d2.key(10, '4');
+    d2.key(20, '2');
+    d2.key(30, '#');
+    assert_eq!(d2.said, vec!["enter", "got 42"]);
+}
