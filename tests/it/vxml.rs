@@ -628,3 +628,47 @@ fn infinite_goto_loop_across_documents_ends() {
         r.last()
     );
 }
+
+/// VoiceXML 2.0 §2.5: a link of the application root document, whose grammar is fetched from the server, is
+/// active in a leaf document; `#main` is a dialog of the root (the link's own document).
+#[test]
+fn application_root_link_with_an_external_grammar_works_in_a_leaf() {
+    let s = Server::start(vec![
+        (
+            "/app/root.vxml",
+            vxml(&format!(
+                r##"{CATCH_ALL}<link next="#main"><grammar src="menu.grxml"/></link>
+                <form id="main"><block><if cond="application.lastresult$.interpretation == 'main'"><prompt>pass</prompt>
+                <else/><prompt>fail</prompt></if><exit/></block></form>"##
+            )),
+        ),
+        (
+            "/app/menu.grxml",
+            raw(
+                r#"<?xml version="1.0"?><grammar xmlns="http://www.w3.org/2001/06/grammar" version="1.0" mode="dtmf"
+                root="r" tag-format="semantics/1.0"><rule id="r" scope="public">0 0<tag>out = 'main';</tag></rule></grammar>"#,
+                "application/srgs+xml",
+            ),
+        ),
+        (
+            "/app/leaf.vxml",
+            Page {
+                body: String::from_utf8(vxml(&format!(
+                    r##"{CATCH_ALL}<form id="main"><field name="acct" type="digits?length=6"><prompt>account</prompt>
+                    <filled><prompt>fail filled</prompt></filled></field></form>"##
+                )).body)
+                .expect("utf-8")
+                .replace("<vxml ", "<vxml application=\"root.vxml\" ")
+                .into_bytes(),
+                ..vxml("")
+            },
+        ),
+    ]);
+    let r = run(&s.url("/app/leaf.vxml"), &["--dtmf", "00"]);
+    assert_pass(&r);
+    assert!(
+        s.seen().iter().any(|q| q.target == "/app/menu.grxml"),
+        "{:?}",
+        s.seen()
+    );
+}

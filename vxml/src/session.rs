@@ -9,6 +9,7 @@
 //! stack (so a `<script src>` fetch can suspend it mid-way), events are dispatched through the scope chain of
 //! catch elements, and the Form Interpretation Algorithm of 2.0 Appendix C selects and collects form items.
 
+mod activate;
 mod docs;
 mod events;
 mod exec;
@@ -244,6 +245,8 @@ pub struct Session {
     /// `fetchaudio` armed or playing for the outstanding fetch.
     fetchaudio: Option<(String, Duration)>,
     fetchaudio_playing: bool,
+    /// A result for the form a document-scope grammar led to (2.0 Appendix C).
+    carry: Option<activate::Carried>,
     // Last: every script handle above must be dropped before the engine that owns the runtime.
     js: ScriptEngine,
 }
@@ -259,6 +262,8 @@ pub(crate) enum Next {
     },
     /// Enter a dialog of the current document by id (`#id`), or the first one.
     EnterDialog(Option<String>),
+    /// Enter this dialog (form or menu) of the current document.
+    EnterDialogAt(NodeId),
     /// Return from a subdialog with these values (or an event).
     Return {
         values: Vec<(String, JsValue)>,
@@ -305,6 +310,7 @@ impl Session {
             pending_fetchaudio: None,
             fetchaudio: None,
             fetchaudio_playing: false,
+            carry: None,
             cfg,
         };
         s.install_session_vars();
@@ -486,6 +492,7 @@ impl Session {
                 });
             }
             Next::EnterDialog(frag) => self.enter_dialog(frag),
+            Next::EnterDialogAt(dialog) => self.enter_dialog_at(dialog),
             Next::Return { values, event } => self.do_return(values, event),
             Next::End(reason) => self.finish(reason),
         }

@@ -189,6 +189,12 @@ fn check(doc: &Document, id: NodeId) -> Result<(), DocumentError> {
         "choice" if one_of(&["next", "expr", "event", "eventexpr"]) > 1 => {
             return bad("<choice> may have only one of next, expr, event, eventexpr".into())
         }
+        "link" if one_of(&["next", "expr", "event", "eventexpr"]) != 1 => {
+            return bad("<link> needs exactly one of next, expr, event, eventexpr".into())
+        }
+        "link" if one_of(&["message", "messageexpr"]) > 1 => {
+            return bad("<link> may not have both message and messageexpr".into())
+        }
         "data" if one_of(&["src", "srcexpr"]) != 1 => {
             return bad("<data> needs exactly one of src, srcexpr".into())
         }

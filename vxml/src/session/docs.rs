@@ -313,6 +313,12 @@ impl Session {
             };
             return self.badfetch(msg);
         };
+        self.enter_dialog_at(dialog);
+    }
+
+    /// Enters `dialog` (a form or menu of the current document): a fresh dialog scope, then its initialisation.
+    pub(crate) fn enter_dialog_at(&mut self, dialog: NodeId) {
+        let doc = self.ctx().doc.clone();
         // The old dialog is left before the new one is initialised (its scope goes with it).
         self.ctx_mut().dialog = None;
         let scope = match self.new_scope(Some("dialog")) {

@@ -579,8 +579,12 @@ impl Session {
         submit: bool,
     ) -> Result<(), Event> {
         self.abort_exec();
+        // `#dialog` names a dialog of the element's own document (RFC 3986 §5.4: a same-document reference): for
+        // an element of the application root (a root `<link>`, a root catch) that is the root, which is loaded
+        // as a document below.
+        let same_doc = doc.url == self.ctx().doc.url;
         if let Some(frag) = target.trim().strip_prefix('#') {
-            if method == Method::Get && body.is_none() {
+            if method == Method::Get && body.is_none() && same_doc {
                 self.next = Some(Next::EnterDialog(Some(frag.to_string())));
                 return Ok(());
             }

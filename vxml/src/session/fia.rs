@@ -20,6 +20,9 @@ impl Session {
             }
             return self.start_collect(&doc, dialog);
         }
+        if self.process_carried() {
+            return;
+        }
         let next = self
             .ctxs
             .last_mut()

@@ -16,20 +16,27 @@ use crate::io::{CollectTimeouts, Output, PromptItem};
 use crate::request::{FetchError, FetchKind, FetchResponse, Method};
 use crate::timer::Timer;
 
-/// What a grammar's match fills.
+/// What a grammar's match fills, or where it leads (VoiceXML 2.0 Appendix C, process phase).
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Owner {
     /// The field (or `<initial>`) itself.
     Item(NodeId),
     /// A form-level grammar: slots of the form's fields.
     Form,
-    /// A menu choice (or a field option).
+    /// A `<choice>` of the current menu.
     Choice(NodeId),
+    /// A `<link>` (2.0 §2.5) of the current document, or of the application root (`root`).
+    Link { root: bool, link: NodeId },
+    /// A document-scope grammar of another form (2.0 §3.1.3): transition there, carrying the result.
+    Dialog { root: bool, dialog: NodeId },
+    /// A `<choice>` of another menu with document scope.
+    RemoteChoice { root: bool, choice: NodeId },
 }
 
 pub(crate) enum Spec {
     Ready(Grammar, Owner),
-    Url(String, Owner, NodeId),
+    /// An external grammar to fetch: URL, owner, and the `<grammar>` element (in its document) that names it.
+    Url(String, Owner, Arc<Document>, NodeId),
     /// An external rule reference of the grammar at `ready[target]`.
     Ref {
         uri: String,
@@ -91,69 +98,7 @@ impl Session {
         }
     }
 
-    fn grammar_specs(&mut self, doc: &Arc<Document>, item: NodeId) -> Result<Vec<Spec>, Event> {
-        let mut specs = Vec::new();
-        let name = doc.name(item);
-        if name == "menu" {
-            let mut alts = Vec::new();
-            for (dtmf, _, c) in self.choices(doc, item) {
-                if !dtmf.is_empty() {
-                    alts.push((dtmf, Value::from(c.0)));
-                }
-                for g in doc.children_named(c, "grammar").collect::<Vec<_>>() {
-                    self.grammar_spec(doc, g, Owner::Choice(c), &mut specs)?;
-                }
-            }
-            if !alts.is_empty() {
-                let g = Grammar::from_alternatives(&alts);
-                // Interpretations are choice node ids; mapped back in `accept`.
-                specs.push(Spec::Ready(g, Owner::Choice(NodeId(u32::MAX))));
-            }
-            return Ok(specs);
-        }
-        if name == "field" {
-            if let Some(t) = doc.attr(item, "type") {
-                match Grammar::builtin(t) {
-                    Ok(g) => specs.push(Spec::Ready(g, Owner::Item(item))),
-                    Err(e) => {
-                        return Err(Event {
-                            name: "error.unsupported.builtin".into(),
-                            message: Some(format!("builtin type {t:?}: {e}")),
-                        })
-                    }
-                }
-            }
-            let options: Vec<(String, Value)> = doc
-                .children_named(item, "option")
-                .filter_map(|o| {
-                    let dtmf = doc.attr(o, "dtmf")?.to_string();
-                    let value = doc
-                        .attr(o, "value")
-                        .map(str::to_string)
-                        .unwrap_or_else(|| super::exec::normalize(&doc.text_content(o)));
-                    Some((dtmf, Value::String(value)))
-                })
-                .collect();
-            if !options.is_empty() {
-                specs.push(Spec::Ready(
-                    Grammar::from_alternatives(&options),
-                    Owner::Item(item),
-                ));
-            }
-            for g in doc.children_named(item, "grammar").collect::<Vec<_>>() {
-                self.grammar_spec(doc, g, Owner::Item(item), &mut specs)?;
-            }
-        }
-        // Form-level grammars (mixed initiative) are active in every item of the form.
-        if let Some(form) = doc.parent(item) {
-            for g in doc.children_named(form, "grammar").collect::<Vec<_>>() {
-                self.grammar_spec(doc, g, Owner::Form, &mut specs)?;
-            }
-        }
-        Ok(specs)
-    }
-
-    fn grammar_spec(
+    pub(super) fn grammar_spec(
         &mut self,
         doc: &Arc<Document>,
         g: NodeId,
@@ -175,7 +120,7 @@ impl Session {
                     specs.push(Spec::Ready(g, owner));
                 } else {
                     let url = self.resolve(&doc.url, &s)?;
-                    specs.push(Spec::Url(url, owner, g));
+                    specs.push(Spec::Url(url, owner, doc.clone(), g));
                 }
             }
             None => {
@@ -196,13 +141,16 @@ impl Session {
 
     /// Fetches the next external grammar, or starts collecting when all are ready.
     fn continue_prep(&mut self) {
+        let Some(cur) = self.ctxs.last().map(|c| c.doc.clone()) else {
+            return;
+        };
         let Some(prep) = self.prep.as_mut() else {
             return;
         };
         while prep.next < prep.specs.len() {
             let i = prep.next;
             prep.next += 1;
-            let (url, at) = match std::mem::replace(&mut prep.specs[i], Spec::Done) {
+            let (url, gdoc, at) = match std::mem::replace(&mut prep.specs[i], Spec::Done) {
                 Spec::Ready(g, o) => {
                     let target = prep.ready.len();
                     for uri in g.external_refs() {
@@ -212,20 +160,19 @@ impl Session {
                     continue;
                 }
                 Spec::Done => continue,
-                Spec::Url(url, owner, at) => {
-                    prep.specs[i] = Spec::Url(url.clone(), owner, at);
-                    (url, at)
+                Spec::Url(url, owner, gdoc, at) => {
+                    prep.specs[i] = Spec::Url(url.clone(), owner, gdoc.clone(), at);
+                    (url, gdoc, at)
                 }
                 Spec::Ref { uri, target } => {
                     prep.specs[i] = Spec::Ref {
                         uri: uri.clone(),
                         target,
                     };
-                    (uri, prep.item)
+                    (uri, cur.clone(), prep.item)
                 }
             };
-            let doc = self.ctx().doc.clone();
-            let req = self.request(&doc, at, url, FetchKind::Grammar, Method::Get, None);
+            let req = self.request(&gdoc, at, url, FetchKind::Grammar, Method::Get, None);
             let id = self.fetch(req);
             self.wait = Some(Wait::Fetch {
                 id,
@@ -257,7 +204,7 @@ impl Session {
             return;
         };
         let (owner, ref_of) = match prep.specs.get(index) {
-            Some(Spec::Url(_, owner, _)) => (*owner, None),
+            Some(Spec::Url(_, owner, _, _)) => (*owner, None),
             Some(Spec::Ref { uri, target }) => (Owner::Form, Some((uri.clone(), *target))),
             _ => return,
         };
@@ -553,19 +500,18 @@ impl Session {
 
     /// Processes a match: fills the field (or the form's slots), sets shadow variables, runs `<filled>`; or takes
     /// the menu choice.
-    fn accept(&mut self, item: NodeId, owner: Owner, interp: Value, utterance: String) {
+    pub(super) fn accept(&mut self, item: NodeId, owner: Owner, interp: Value, utterance: String) {
         self.set_lastresult(&utterance, &interp, true);
         let doc = self.ctx().doc.clone();
         match owner {
-            Owner::Choice(c) => {
-                let choice = if c.0 == u32::MAX {
-                    interp.as_u64().map(|n| NodeId(n as u32))
-                } else {
-                    Some(c)
-                };
-                let Some(choice) = choice else { return };
-                self.take_choice(&doc, choice);
+            Owner::Choice(c) => self.take_choice(&doc, c),
+            Owner::RemoteChoice { root, choice } => {
+                if let Some(d) = self.owner_doc(root) {
+                    self.take_choice(&d, choice);
+                }
             }
+            Owner::Link { root, link } => self.take_link(item, root, link),
+            Owner::Dialog { root, dialog } => self.carry_to(root, dialog, interp, utterance),
             Owner::Item(i) => {
                 let name = self.item_var(i);
                 let value = match &interp {
@@ -614,7 +560,7 @@ impl Session {
         }
     }
 
-    fn take_choice(&mut self, doc: &Arc<Document>, choice: NodeId) {
+    pub(super) fn take_choice(&mut self, doc: &Arc<Document>, choice: NodeId) {
         let r = (|| -> Result<(), Event> {
             if let Some(ev) = match (doc.attr(choice, "event"), doc.attr(choice, "eventexpr")) {
                 (Some(e), _) => Some(e.to_string()),

@@ -532,3 +532,5 @@ fn full_script_heap_raises_error_semantic_not_a_panic() {
     d2.key(30, '#');
     assert_eq!(d2.said, vec!["enter", "got 42"]);
 }
+
+mod link;
