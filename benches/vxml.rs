@@ -109,7 +109,47 @@ fn report() {
     drop(sessions);
 }
 
+/// `VXML_BENCH_CYCLES=N`: run N page cycles and exit, without criterion (for `valgrind --tool=callgrind`, whose
+/// instruction counts are a noise-free comparison on a shared machine).
+fn cycles_only() -> bool {
+    let Some(n) = std::env::var("VXML_BENCH_CYCLES")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+    else {
+        return false;
+    };
+    let now = Instant::now();
+    let mut s = new_session(now);
+    for _ in 0..n {
+        cycle(&mut s, now);
+    }
+    black_box(s);
+    true
+}
+
+/// `VXML_BENCH_PARSES=N`: parse and validate the page N times and exit (the document layer alone, for callgrind).
+fn parses_only() -> bool {
+    let Some(n) = std::env::var("VXML_BENCH_PARSES")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+    else {
+        return false;
+    };
+    for _ in 0..n {
+        let d = vxgate_vxml::dom::Document::parse(URL, PAGE.to_string()).expect("page parses");
+        vxgate_vxml::validate::validate(&d).expect("page is valid");
+        black_box(d);
+    }
+    true
+}
+
 fn bench(c: &mut Criterion) {
+    if parses_only() {
+        return;
+    }
+    if cycles_only() {
+        return;
+    }
     report();
     let now = Instant::now();
     let mut g = c.benchmark_group("vxml");

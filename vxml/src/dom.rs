@@ -29,27 +29,46 @@ impl fmt::Display for Pos {
     }
 }
 
+/// A string of the document: a byte range of its source (most names, attribute values and texts are used as
+/// written), or of [`Document`]'s side buffer when unescaping or merging changed it. Keeps parsing free of one
+/// allocation per name, attribute and text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    /// Byte offset; [`OWNED`] set means "in the side buffer".
+    off: u32,
+    /// Length in bytes.
+    len: u32,
+}
+
+/// Flag of [`Span::off`]: the bytes are in [`Document::strings`], not in the source.
+const OWNED: u32 = 1 << 31;
+
+/// The largest source a [`Span`] can address.
+const MAX_SOURCE: usize = (OWNED - 1) as usize;
+
+impl Span {
+    const EMPTY: Span = Span { off: 0, len: 0 };
+}
+
 /// What a node holds.
-#[derive(Debug, Clone)]
-pub enum NodeKind {
-    /// An element: local name (prefix stripped), namespace prefix (empty when none) and attributes in order.
+#[derive(Debug, Clone, Copy)]
+enum NodeKind {
+    /// An element: local name (prefix stripped), namespace prefix (empty when none), and its attributes, unescaped
+    /// and in document order, as `attrs[first..first + count]` of the document.
     Element {
-        /// Local name, e.g. `field`.
-        name: Box<str>,
-        /// Namespace prefix as written (`conf` in `conf:pass`), empty when none.
-        prefix: Box<str>,
-        /// Attributes, unescaped, in document order.
-        attrs: Vec<(Box<str>, Box<str>)>,
+        name: Span,
+        prefix: Span,
+        first_attr: u32,
+        attrs: u32,
     },
     /// Character data (text or CDATA), entities already resolved.
-    Text(Box<str>),
+    Text(Span),
 }
 
 /// One node of the arena.
 #[derive(Debug, Clone)]
 pub struct Node {
-    /// Element or text.
-    pub kind: NodeKind,
+    kind: NodeKind,
     /// The parent element; `None` for the root.
     pub parent: Option<NodeId>,
     /// Children in document order.
@@ -80,172 +99,388 @@ pub struct Document {
     /// The source text (grammars are handed on as slices of it).
     pub source: String,
     /// The arena; `nodes[0]` is the root element.
-    pub nodes: Vec<Node>,
+    nodes: Vec<Node>,
+    /// Attributes of all elements (key, value), each element's in one run.
+    attrs: Vec<(Span, Span)>,
+    /// Strings that differ from their source text (unescaped values, merged text pieces).
+    strings: String,
 }
 
 /// The root element id of every document.
 pub const ROOT: NodeId = NodeId(0);
 
+/// The span of `s` when it is a slice of `src` on character boundaries (quick-xml hands out borrowed slices of
+/// its input whenever it did not have to rewrite the text).
+fn span_in(src: &str, s: &[u8]) -> Option<Span> {
+    let off = (s.as_ptr() as usize).wrapping_sub(src.as_ptr() as usize);
+    if off <= src.len() && s.len() <= src.len() - off {
+        src.get(off..off + s.len())?;
+        Some(Span {
+            off: off as u32,
+            len: s.len() as u32,
+        })
+    } else {
+        None
+    }
+}
+
+/// The arena being built by [`Document::parse`].
+struct Builder<'s> {
+    src: &'s str,
+    nodes: Vec<Node>,
+    attrs: Vec<(Span, Span)>,
+    strings: String,
+    /// Open elements, innermost last, each with its last child so far (for merging adjacent text pieces).
+    stack: Vec<(NodeId, Option<NodeId>)>,
+}
+
+impl Builder<'_> {
+    /// A span for `s`: its place in the source when it is a slice of it, else a copy in the side buffer.
+    fn span(&mut self, s: &str) -> Span {
+        if let Some(sp) = span_in(self.src, s.as_bytes()) {
+            return sp;
+        }
+        self.owned(&[s])
+    }
+
+    /// A span for raw bytes of the source (names, unescaped values); bytes that are not (see [`span_in`]) are
+    /// copied, invalid UTF-8 replaced.
+    fn span_bytes(&mut self, s: &[u8]) -> Span {
+        if let Some(sp) = span_in(self.src, s) {
+            return sp;
+        }
+        let owned = String::from_utf8_lossy(s);
+        self.owned(&[&owned])
+    }
+
+    /// Copies the pieces, one after the other, into the side buffer.
+    fn owned(&mut self, pieces: &[&str]) -> Span {
+        let off = self.strings.len();
+        for p in pieces {
+            self.strings.push_str(p);
+        }
+        Span {
+            off: off as u32 | OWNED,
+            len: (self.strings.len() - off) as u32,
+        }
+    }
+
+    fn str(&self, sp: Span) -> &str {
+        span_str(self.src, &self.strings, sp)
+    }
+
+    /// Adds a node under the innermost open element.
+    fn push(&mut self, kind: NodeKind, start: usize, end: usize) -> NodeId {
+        let id = NodeId(self.nodes.len() as u32);
+        let parent = self.stack.last_mut().map(|(p, last)| {
+            *last = Some(id);
+            *p
+        });
+        self.nodes.push(Node {
+            kind,
+            parent,
+            children: Vec::new(),
+            start: start as u32,
+            end: end as u32,
+        });
+        id
+    }
+
+    /// Adds character data, merging it with a preceding text sibling (entity references split text into pieces).
+    fn text(&mut self, text: &str, start: usize, end: usize) -> Result<(), String> {
+        // Whitespace-only text between elements means nothing to VoiceXML (prompts normalise whitespace): not kept.
+        if text.bytes().all(|b| b.is_ascii_whitespace()) {
+            return Ok(());
+        }
+        let Some(&(_, last)) = self.stack.last() else {
+            if text.trim().is_empty() {
+                return Ok(());
+            }
+            return Err(format!(
+                "text outside the root element: {:?}",
+                truncate(text.trim(), 40)
+            ));
+        };
+        if let Some(last) = last {
+            let prev = match self.nodes.get(last.0 as usize).map(|n| n.kind) {
+                Some(NodeKind::Text(sp)) => Some(sp),
+                _ => None,
+            };
+            if let Some(prev) = prev {
+                let merged = if prev.off & OWNED != 0
+                    && (prev.off & !OWNED) as usize + prev.len as usize == self.strings.len()
+                {
+                    // Already the last piece of the side buffer: extend it in place.
+                    self.strings.push_str(text);
+                    Span {
+                        off: prev.off,
+                        len: prev.len + text.len() as u32,
+                    }
+                } else {
+                    let p = self.str(prev).to_string();
+                    self.owned(&[&p, text])
+                };
+                if let Some(n) = self.nodes.get_mut(last.0 as usize) {
+                    n.kind = NodeKind::Text(merged);
+                    n.end = end as u32;
+                }
+                return Ok(());
+            }
+        }
+        let sp = self.span(text);
+        self.push(NodeKind::Text(sp), start, end);
+        Ok(())
+    }
+
+    /// Fills every element's child list, each allocated once at its final size.
+    fn link(&mut self) {
+        // Indexing by parent id cannot fail: a parent is always an earlier node of the same arena.
+        let mut counts = vec![0u32; self.nodes.len()];
+        for n in &self.nodes {
+            if let Some(p) = n.parent {
+                counts[p.0 as usize] += 1;
+            }
+        }
+        for (n, c) in self.nodes.iter_mut().zip(&counts) {
+            if *c > 0 {
+                n.children = Vec::with_capacity(*c as usize);
+            }
+        }
+        for i in 0..self.nodes.len() {
+            if let Some(p) = self.nodes[i].parent {
+                self.nodes[p.0 as usize].children.push(NodeId(i as u32));
+            }
+        }
+    }
+}
+
+fn span_str<'a>(src: &'a str, strings: &'a str, sp: Span) -> &'a str {
+    let (buf, off) = if sp.off & OWNED != 0 {
+        (strings, (sp.off & !OWNED) as usize)
+    } else {
+        (src, sp.off as usize)
+    };
+    buf.get(off..off + sp.len as usize).unwrap_or("")
+}
+
 impl Document {
     /// Parses `source` into a tree. Well-formedness errors (unclosed or mismatched tags, bad entities, text outside
     /// the root) are reported with their line and column.
     pub fn parse(url: &str, source: String) -> Result<Document, DocumentError> {
-        let mut nodes: Vec<Node> = Vec::new();
-        let mut stack: Vec<NodeId> = Vec::new();
-        let mut root_closed = false;
         let err = |off: usize, what: String, src: &str| DocumentError {
             url: url.to_string(),
             pos: pos_of(src, off),
             what,
         };
-        {
-            let mut reader = Reader::from_str(&source);
-            reader.config_mut().check_end_names = true;
-            reader.config_mut().expand_empty_elements = false;
-            loop {
-                let before = reader.buffer_position() as usize;
-                let ev = match reader.read_event() {
-                    Ok(ev) => ev,
-                    Err(e) => {
-                        let at = reader.error_position() as usize;
-                        return Err(err(at, format!("not well-formed: {e}"), &source));
+        if source.len() > MAX_SOURCE {
+            return Err(err(
+                0,
+                format!("document is {} bytes, too large to parse", source.len()),
+                &source,
+            ));
+        }
+        let mut b = Builder {
+            src: &source,
+            // About one node per 50 bytes and two attributes per element in VoiceXML pages.
+            nodes: Vec::with_capacity(source.len() / 50 + 4),
+            attrs: Vec::with_capacity(source.len() / 30 + 4),
+            strings: String::new(),
+            stack: Vec::with_capacity(16),
+        };
+        let mut root_closed = false;
+        let mut reader = Reader::from_str(&source);
+        reader.config_mut().check_end_names = true;
+        reader.config_mut().expand_empty_elements = false;
+        loop {
+            let before = reader.buffer_position() as usize;
+            let ev = match reader.read_event() {
+                Ok(ev) => ev,
+                Err(e) => {
+                    let at = reader.error_position() as usize;
+                    return Err(err(at, format!("not well-formed: {e}"), &source));
+                }
+            };
+            let after = reader.buffer_position() as usize;
+            match ev {
+                Event::Start(ref s) | Event::Empty(ref s) => {
+                    if root_closed {
+                        return Err(err(
+                            before,
+                            "content after the root element".into(),
+                            &source,
+                        ));
                     }
-                };
-                let after = reader.buffer_position() as usize;
-                match ev {
-                    Event::Start(ref s) | Event::Empty(ref s) => {
-                        if root_closed {
+                    if b.stack.is_empty() && !b.nodes.is_empty() {
+                        return Err(err(before, "more than one root element".into(), &source));
+                    }
+                    let qname_bytes = s.name().into_inner();
+                    let qname = || String::from_utf8_lossy(qname_bytes);
+                    let (prefix, local) = match qname_bytes.iter().position(|&c| c == b':') {
+                        Some(i) => (
+                            b.span_bytes(qname_bytes.get(..i).unwrap_or_default()),
+                            qname_bytes.get(i + 1..).unwrap_or_default(),
+                        ),
+                        None => (Span::EMPTY, qname_bytes),
+                    };
+                    let name = b.span_bytes(local);
+                    let first_attr = b.attrs.len() as u32;
+                    // Duplicates are checked here, against this element's keys so far, rather than by quick-xml
+                    // (which keeps a list of its own per element).
+                    for a in s.attributes().with_checks(false) {
+                        let a = a.map_err(|e| {
+                            err(
+                                before,
+                                format!("bad attribute in <{}>: {e}", qname()),
+                                &source,
+                            )
+                        })?;
+                        let key = a.key.as_ref();
+                        let k = b.span_bytes(key);
+                        let dup = b.attrs.get(first_attr as usize..).and_then(|prev| {
+                            prev.iter()
+                                .find(|(pk, _)| b.str(*pk).as_bytes() == key)
+                                .map(|(pk, _)| *pk)
+                        });
+                        if let Some(prev) = dup {
+                            // Positions within the tag, as quick-xml reports them.
+                            let tag = s.as_ref().as_ptr() as usize;
+                            let e = quick_xml::events::attributes::AttrError::Duplicated(
+                                (key.as_ptr() as usize).wrapping_sub(tag),
+                                (b.str(prev).as_ptr() as usize).wrapping_sub(tag),
+                            );
                             return Err(err(
                                 before,
-                                "content after the root element".into(),
+                                format!("bad attribute in <{}>: {e}", qname()),
                                 &source,
                             ));
                         }
-                        if stack.is_empty() && !nodes.is_empty() {
-                            return Err(err(before, "more than one root element".into(), &source));
-                        }
-                        let qname = String::from_utf8_lossy(s.name().into_inner());
-                        let (prefix, local): (&str, &str) = match qname.split_once(':') {
-                            Some((p, l)) => (p, l),
-                            None => ("", &qname),
-                        };
-                        let mut attrs = Vec::with_capacity(2);
-                        for a in s.attributes() {
-                            let a = a.map_err(|e| {
-                                err(before, format!("bad attribute in <{qname}>: {e}"), &source)
+                        // Without a reference there is nothing to unescape: the value is the source text.
+                        let v = if !a.value.contains(&b'&') {
+                            b.span_bytes(&a.value)
+                        } else {
+                            let value = a.unescape_value().map_err(|e| {
+                                err(
+                                    before,
+                                    format!(
+                                        "bad attribute value {:?} in <{}>: {e}",
+                                        String::from_utf8_lossy(a.key.as_ref()),
+                                        qname()
+                                    ),
+                                    &source,
+                                )
                             })?;
-                            let key = String::from_utf8_lossy(a.key.as_ref()).into_owned();
-                            let value = a
-                                .unescape_value()
-                                .map_err(|e| {
-                                    err(
-                                        before,
-                                        format!("bad attribute value {key:?} in <{qname}>: {e}"),
-                                        &source,
-                                    )
-                                })?
-                                .into_owned();
-                            attrs.push((key.into_boxed_str(), value.into_boxed_str()));
-                        }
-                        let id = NodeId(nodes.len() as u32);
-                        let parent = stack.last().copied();
-                        nodes.push(Node {
-                            kind: NodeKind::Element {
-                                name: local.into(),
-                                prefix: prefix.into(),
-                                attrs,
-                            },
-                            parent,
-                            children: Vec::new(),
-                            start: before as u32,
-                            end: after as u32,
-                        });
-                        if let Some(p) = parent {
-                            nodes[p.0 as usize].children.push(id);
-                        }
-                        if matches!(ev, Event::Start(_)) {
-                            stack.push(id);
-                        } else if stack.is_empty() {
-                            root_closed = true;
+                            b.span(&value)
+                        };
+                        b.attrs.push((k, v));
+                    }
+                    let kind = NodeKind::Element {
+                        name,
+                        prefix,
+                        first_attr,
+                        attrs: b.attrs.len() as u32 - first_attr,
+                    };
+                    let id = b.push(kind, before, after);
+                    if matches!(ev, Event::Start(_)) {
+                        b.stack.push((id, None));
+                    } else if b.stack.is_empty() {
+                        root_closed = true;
+                    }
+                }
+                Event::End(_) => {
+                    // check_end_names guarantees a matching open element.
+                    if let Some((id, _)) = b.stack.pop() {
+                        if let Some(n) = b.nodes.get_mut(id.0 as usize) {
+                            n.end = after as u32;
                         }
                     }
-                    Event::End(_) => {
-                        // check_end_names guarantees a matching open element.
-                        if let Some(id) = stack.pop() {
-                            nodes[id.0 as usize].end = after as u32;
-                        }
-                        if stack.is_empty() {
-                            root_closed = true;
-                        }
+                    if b.stack.is_empty() {
+                        root_closed = true;
                     }
-                    Event::Text(t) => {
-                        let text = t
-                            .xml_content()
-                            .map_err(|e| err(before, format!("bad text: {e}"), &source))?;
-                        push_text(&mut nodes, &stack, &text, before, after, root_closed)
-                            .map_err(|w| err(before, w, &source))?;
+                }
+                Event::Text(t) => {
+                    // Whitespace between elements is dropped before any decoding.
+                    if t.iter().all(|c| c.is_ascii_whitespace()) {
+                        continue;
                     }
-                    Event::CData(t) => {
-                        let text = String::from_utf8_lossy(&t).into_owned();
-                        push_text(&mut nodes, &stack, &text, before, after, root_closed)
-                            .map_err(|w| err(before, w, &source))?;
-                    }
-                    Event::GeneralRef(r) => {
-                        let text = match r.resolve_char_ref() {
-                            Ok(Some(c)) => c.to_string(),
-                            Ok(None) => {
-                                let name = String::from_utf8_lossy(&r).into_owned();
-                                match name.as_str() {
-                                    "amp" => "&".into(),
-                                    "lt" => "<".into(),
-                                    "gt" => ">".into(),
-                                    "quot" => "\"".into(),
-                                    "apos" => "'".into(),
-                                    _ => {
-                                        return Err(err(
-                                            before,
-                                            format!("unknown entity &{name};"),
-                                            &source,
-                                        ))
-                                    }
-                                }
-                            }
-                            Err(e) => {
+                    let text = t
+                        .xml_content()
+                        .map_err(|e| err(before, format!("bad text: {e}"), &source))?;
+                    b.text(&text, before, after)
+                        .map_err(|w| err(before, w, &source))?;
+                }
+                Event::CData(t) => {
+                    let text = String::from_utf8_lossy(&t);
+                    b.text(&text, before, after)
+                        .map_err(|w| err(before, w, &source))?;
+                }
+                Event::GeneralRef(r) => {
+                    let mut buf = [0u8; 4];
+                    let text: &str = match r.resolve_char_ref() {
+                        Ok(Some(c)) => c.encode_utf8(&mut buf),
+                        Ok(None) => match &*r {
+                            b"amp" => "&",
+                            b"lt" => "<",
+                            b"gt" => ">",
+                            b"quot" => "\"",
+                            b"apos" => "'",
+                            other => {
                                 return Err(err(
                                     before,
-                                    format!("bad character reference: {e}"),
+                                    format!("unknown entity &{};", String::from_utf8_lossy(other)),
                                     &source,
                                 ))
                             }
-                        };
-                        push_text(&mut nodes, &stack, &text, before, after, root_closed)
-                            .map_err(|w| err(before, w, &source))?;
-                    }
-                    Event::Eof => break,
-                    Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => {}
+                        },
+                        Err(e) => {
+                            return Err(err(
+                                before,
+                                format!("bad character reference: {e}"),
+                                &source,
+                            ))
+                        }
+                    };
+                    b.text(text, before, after)
+                        .map_err(|w| err(before, w, &source))?;
                 }
-            }
-            if let Some(open) = stack.last() {
-                let name = match &nodes[open.0 as usize].kind {
-                    NodeKind::Element { name, .. } => name.to_string(),
-                    NodeKind::Text(_) => String::new(),
-                };
-                let at = nodes[open.0 as usize].start as usize;
-                return Err(err(
-                    at,
-                    format!("element <{name}> is never closed"),
-                    &source,
-                ));
-            }
-            if nodes.is_empty() {
-                return Err(err(0, "no root element".into(), &source));
+                Event::Eof => break,
+                Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => {}
             }
         }
+        if let Some(&(open, _)) = b.stack.last() {
+            let (name, at) = match b.nodes.get(open.0 as usize) {
+                Some(n) => match n.kind {
+                    NodeKind::Element { name, .. } => (b.str(name).to_string(), n.start as usize),
+                    NodeKind::Text(_) => (String::new(), n.start as usize),
+                },
+                None => (String::new(), 0),
+            };
+            return Err(err(
+                at,
+                format!("element <{name}> is never closed"),
+                &source,
+            ));
+        }
+        if b.nodes.is_empty() {
+            return Err(err(0, "no root element".into(), &source));
+        }
+        b.link();
+        let Builder {
+            nodes,
+            attrs,
+            strings,
+            ..
+        } = b;
         Ok(Document {
             url: url.to_string(),
             source,
             nodes,
+            attrs,
+            strings,
         })
+    }
+
+    fn str(&self, sp: Span) -> &str {
+        span_str(&self.source, &self.strings, sp)
     }
 
     /// The node with this id.
@@ -253,46 +488,70 @@ impl Document {
         &self.nodes[id.0 as usize]
     }
 
+    /// Number of nodes (elements and texts); ids run from 0 to this, in document order.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Never true: a parsed document has at least its root element.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Whether the node is an element (not text).
+    pub fn is_element(&self, id: NodeId) -> bool {
+        matches!(self.node(id).kind, NodeKind::Element { .. })
+    }
+
     /// The element name, or `""` for text.
     pub fn name(&self, id: NodeId) -> &str {
-        match &self.node(id).kind {
-            NodeKind::Element { name, .. } => name,
+        match self.node(id).kind {
+            NodeKind::Element { name, .. } => self.str(name),
             NodeKind::Text(_) => "",
         }
     }
 
     /// The namespace prefix of an element, or `""`.
     pub fn prefix(&self, id: NodeId) -> &str {
-        match &self.node(id).kind {
-            NodeKind::Element { prefix, .. } => prefix,
+        match self.node(id).kind {
+            NodeKind::Element { prefix, .. } => self.str(prefix),
             NodeKind::Text(_) => "",
         }
     }
 
     /// The text of a text node.
     pub fn text(&self, id: NodeId) -> Option<&str> {
-        match &self.node(id).kind {
-            NodeKind::Text(t) => Some(t),
+        match self.node(id).kind {
+            NodeKind::Text(t) => Some(self.str(t)),
             NodeKind::Element { .. } => None,
+        }
+    }
+
+    fn attr_spans(&self, id: NodeId) -> &[(Span, Span)] {
+        match self.node(id).kind {
+            NodeKind::Element {
+                first_attr, attrs, ..
+            } => self
+                .attrs
+                .get(first_attr as usize..(first_attr + attrs) as usize)
+                .unwrap_or(&[]),
+            NodeKind::Text(_) => &[],
         }
     }
 
     /// An attribute's value.
     pub fn attr(&self, id: NodeId, key: &str) -> Option<&str> {
-        match &self.node(id).kind {
-            NodeKind::Element { attrs, .. } => {
-                attrs.iter().find(|(k, _)| &**k == key).map(|(_, v)| &**v)
-            }
-            NodeKind::Text(_) => None,
-        }
+        self.attr_spans(id)
+            .iter()
+            .find(|(k, _)| self.str(*k) == key)
+            .map(|(_, v)| self.str(*v))
     }
 
-    /// All attributes of an element.
-    pub fn attrs(&self, id: NodeId) -> &[(Box<str>, Box<str>)] {
-        match &self.node(id).kind {
-            NodeKind::Element { attrs, .. } => attrs,
-            NodeKind::Text(_) => &[],
-        }
+    /// All attributes of an element (key, value), in document order.
+    pub fn attrs(&self, id: NodeId) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.attr_spans(id)
+            .iter()
+            .map(|(k, v)| (self.str(*k), self.str(*v)))
     }
 
     /// Whether the element has this attribute.
@@ -306,7 +565,7 @@ impl Document {
             .children
             .iter()
             .copied()
-            .filter(move |c| self.text(*c).is_none())
+            .filter(move |c| self.is_element(*c))
     }
 
     /// Child elements with this name.
@@ -331,8 +590,8 @@ impl Document {
     }
 
     fn collect_text(&self, id: NodeId, out: &mut String) {
-        match &self.node(id).kind {
-            NodeKind::Text(t) => out.push_str(t),
+        match self.node(id).kind {
+            NodeKind::Text(t) => out.push_str(self.str(t)),
             NodeKind::Element { .. } => {
                 for c in &self.node(id).children {
                     self.collect_text(*c, out);
@@ -387,49 +646,6 @@ impl Document {
     }
 }
 
-fn push_text(
-    nodes: &mut Vec<Node>,
-    stack: &[NodeId],
-    text: &str,
-    start: usize,
-    end: usize,
-    root_closed: bool,
-) -> Result<(), String> {
-    // Whitespace-only text between elements means nothing to VoiceXML (prompts normalise whitespace): not kept.
-    if text.bytes().all(|b| b.is_ascii_whitespace()) {
-        return Ok(());
-    }
-    let Some(parent) = stack.last().copied() else {
-        if text.trim().is_empty() {
-            return Ok(());
-        }
-        let _ = root_closed;
-        return Err(format!(
-            "text outside the root element: {:?}",
-            truncate(text.trim(), 40)
-        ));
-    };
-    // Merge with a preceding text sibling (entity references split text into pieces).
-    if let Some(last) = nodes[parent.0 as usize].children.last().copied() {
-        if let NodeKind::Text(prev) = &nodes[last.0 as usize].kind {
-            let merged = format!("{prev}{text}");
-            nodes[last.0 as usize].kind = NodeKind::Text(merged.into_boxed_str());
-            nodes[last.0 as usize].end = end as u32;
-            return Ok(());
-        }
-    }
-    let id = NodeId(nodes.len() as u32);
-    nodes.push(Node {
-        kind: NodeKind::Text(text.into()),
-        parent: Some(parent),
-        children: Vec::new(),
-        start: start as u32,
-        end: end as u32,
-    });
-    nodes[parent.0 as usize].children.push(id);
-    Ok(())
-}
-
 /// Shortens `s` to at most `n` characters for messages.
 pub fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
@@ -481,6 +697,42 @@ mod tests {
         let e = Document::parse("u", "<vxml>\n<form>\n</vxml>".into()).unwrap_err();
         assert!(e.what.contains("form") || e.what.contains("vxml"), "{e}");
         assert!(e.pos.line >= 2, "{e}");
+    }
+
+    #[test]
+    fn duplicate_attribute_is_an_error_with_quick_xml_positions() {
+        let e =
+            Document::parse("u", "<vxml>\n <form id=\"a\" id=\"b\"/></vxml>".into()).unwrap_err();
+        assert_eq!(e.pos, Pos { line: 2, column: 2 });
+        assert_eq!(
+            e.what,
+            "bad attribute in <form>: position 12: duplicated attribute, previous declaration at position 5"
+        );
+        let e = Document::parse("u", "<a x='1' y='2' x='&amp;'/>".into()).unwrap_err();
+        assert!(e.what.contains("duplicated attribute"), "{e}");
+    }
+
+    #[test]
+    fn names_values_and_text_keep_their_unescaped_form() {
+        let src = "<v:vxml xmlns:v=\"u\" a=\"x &lt; y\" b='&#65;'><p>one &amp; two<![CDATA[ <three> ]]>\r\nfour</p></v:vxml>";
+        let d = Document::parse("u", src.into()).unwrap();
+        assert_eq!((d.prefix(ROOT), d.name(ROOT)), ("v", "vxml"));
+        assert_eq!(d.attr(ROOT, "a"), Some("x < y"));
+        assert_eq!(d.attr(ROOT, "b"), Some("A"));
+        assert_eq!(d.attr(ROOT, "xmlns:v"), Some("u"));
+        let attrs: Vec<_> = d.attrs(ROOT).collect();
+        assert_eq!(attrs, [("xmlns:v", "u"), ("a", "x < y"), ("b", "A")]);
+        let p = d.elements(ROOT).next().unwrap();
+        assert_eq!(
+            d.node(p).children.len(),
+            1,
+            "text pieces merge into one node"
+        );
+        assert_eq!(d.text_content(p), "one & two <three> \nfour");
+        assert_eq!(
+            d.raw(p),
+            "<p>one &amp; two<![CDATA[ <three> ]]>\r\nfour</p>"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! DOM-like objects by a small script ([`DOM_JS`]): `documentElement`, `childNodes`, `firstChild`, `nextSibling`,
 //! `getElementsByTagName`, `getAttribute`, `nodeValue`, `data`, `tagName`, ...
 
-use crate::dom::{Document, NodeId, NodeKind, ROOT};
+use crate::dom::{Document, NodeId, ROOT};
 
 /// The tree as `{t:"e", n:name, a:{..}, c:[..]}` / `{t:"t", v:text}` JSON.
 pub fn to_json(doc: &Document) -> serde_json::Value {
@@ -12,31 +12,26 @@ pub fn to_json(doc: &Document) -> serde_json::Value {
 }
 
 fn node(doc: &Document, id: NodeId) -> serde_json::Value {
-    match &doc.node(id).kind {
-        NodeKind::Text(t) => serde_json::json!({"t": "t", "v": &**t}),
-        NodeKind::Element {
-            name,
-            prefix,
-            attrs,
-        } => {
-            let qname = if prefix.is_empty() {
-                name.to_string()
-            } else {
-                format!("{prefix}:{name}")
-            };
-            let mut a = serde_json::Map::new();
-            for (k, v) in attrs {
-                a.insert(k.to_string(), serde_json::Value::String(v.to_string()));
-            }
-            let c: Vec<_> = doc
-                .node(id)
-                .children
-                .iter()
-                .map(|c| node(doc, *c))
-                .collect();
-            serde_json::json!({"t": "e", "n": qname, "a": a, "c": c})
-        }
+    if let Some(t) = doc.text(id) {
+        return serde_json::json!({"t": "t", "v": t});
     }
+    let (name, prefix) = (doc.name(id), doc.prefix(id));
+    let qname = if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}:{name}")
+    };
+    let mut a = serde_json::Map::new();
+    for (k, v) in doc.attrs(id) {
+        a.insert(k.to_string(), serde_json::Value::String(v.to_string()));
+    }
+    let c: Vec<_> = doc
+        .node(id)
+        .children
+        .iter()
+        .map(|c| node(doc, *c))
+        .collect();
+    serde_json::json!({"t": "e", "n": qname, "a": a, "c": c})
 }
 
 /// Builds DOM objects from the JSON tree.
