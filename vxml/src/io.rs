@@ -226,4 +226,10 @@ pub enum Input {
     },
     /// The caller hung up.
     Hangup,
+    /// Playback passed a [`PromptItem::Mark`] (VoiceXML 2.1 §4): send it as the player reaches the mark, so a
+    /// barge-in can be placed after it (`lastresult$.markname`/`marktime`).
+    Mark {
+        /// The mark's name.
+        name: String,
+    },
 }

@@ -13,8 +13,10 @@ mod activate;
 mod docs;
 mod events;
 mod exec;
+mod fetchaudio;
 mod fia;
 mod input;
+mod mark;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -245,8 +247,12 @@ pub struct Session {
     /// `fetchaudio` armed or playing for the outstanding fetch.
     fetchaudio: Option<(String, Duration)>,
     fetchaudio_playing: bool,
+    /// `fetchaudiominimum` for the outstanding document fetch (2.0 §6.3.5).
+    fa_hold: fetchaudio::Hold,
     /// A result for the form a document-scope grammar led to (2.0 Appendix C).
     carry: Option<activate::Carried>,
+    /// `<mark>`s passed during playback (2.1 §4).
+    marks: mark::Marks,
     // Last: every script handle above must be dropped before the engine that owns the runtime.
     js: ScriptEngine,
 }
@@ -310,7 +316,9 @@ impl Session {
             pending_fetchaudio: None,
             fetchaudio: None,
             fetchaudio_playing: false,
+            fa_hold: fetchaudio::Hold::default(),
             carry: None,
+            marks: mark::Marks::default(),
             cfg,
         };
         s.install_session_vars();
@@ -361,6 +369,7 @@ impl Session {
                 self.on_transfer_result(outcome, duration)
             }
             Input::Hangup => self.on_hangup(),
+            Input::Mark { name } => self.on_mark(now, name),
         }
         self.run(now);
     }
@@ -513,6 +522,9 @@ impl Session {
             return;
         }
         let prompts = std::mem::take(&mut self.queue);
+        if let Some(now) = self.now {
+            self.marks.started(now, &prompts);
+        }
         self.playing = true;
         self.queue_bargein_active = self.queue_bargein;
         self.out.push_back(Output::Play {

@@ -12,9 +12,11 @@ pub enum Timer {
     InterDigit = 1,
     /// Start playing `fetchaudio` when a document fetch has taken `fetchaudiodelay` (2.0 §6.1.1).
     FetchAudio = 2,
+    /// fetchaudio has played for `fetchaudiominimum` (2.0 §6.3.5): a document that arrived earlier may be used.
+    FetchAudioMinimum = 3,
 }
 
-const COUNT: usize = 3;
+const COUNT: usize = 4;
 
 /// Deadlines, one slot per [`Timer`].
 #[derive(Debug, Clone, Default)]

@@ -23,6 +23,9 @@ impl Session {
             tracing::debug!(?id, "stale fetch answer ignored");
             return;
         }
+        let Some(result) = self.hold_for_fetchaudio(id, result) else {
+            return;
+        };
         if self.fetchaudio.is_some() {
             self.stop_fetchaudio();
         }

@@ -602,6 +602,7 @@ impl Session {
         let fetch_url = url.split('#').next().unwrap_or(&url).to_string();
         let req = self.request(doc, id, fetch_url, FetchKind::Document, method, body);
         self.pending_fetchaudio = self.fetchaudio_for(doc, id);
+        self.arm_fetchaudio_minimum(doc, id);
         self.next = Some(Next::Load {
             request: req,
             fragment,
@@ -1027,6 +1028,7 @@ impl Session {
         };
         let req = self.request(doc, item, fetch_url, FetchKind::Document, method, None);
         self.pending_fetchaudio = self.fetchaudio_for(doc, item);
+        self.arm_fetchaudio_minimum(doc, item);
         self.next = Some(Next::Load {
             request: req,
             fragment,

@@ -291,12 +291,19 @@ impl Session {
         let obj = self.js.from_json(&serde_json::json!({
             "type": media_type, "size": audio.len(), "duration": duration.as_millis() as u64
         }));
-        let shadow = self.js.from_json(&serde_json::json!({
+        let mut shadow = serde_json::json!({
             "duration": duration.as_millis() as u64,
             "size": audio.len(),
             "termchar": termchar.map(|c| c.to_string()),
             "maxtime": maxtime,
-        }));
+        });
+        // 2.1 §4: a mark executed while the record's prompts played.
+        let mark = self.now.and_then(|now| self.marks.take(now));
+        if let (Some(m), Some(o)) = (mark, shadow.as_object_mut()) {
+            o.insert("markname".into(), serde_json::Value::String(m.name));
+            o.insert("marktime".into(), serde_json::Value::from(m.time_ms));
+        }
+        let shadow = self.js.from_json(&shadow);
         self.set_dialog_var(&name, &obj);
         self.set_dialog_var(&format!("{name}$"), &shadow);
         self.recordings.insert(name, (audio, media_type));
@@ -341,6 +348,7 @@ impl Session {
     }
 
     pub(super) fn on_hangup(&mut self) {
+        self.drop_fetchaudio_hold();
         self.hung_up = true;
         self.disconnected = true;
         self.timers.stop_all();

@@ -16,6 +16,9 @@ use crate::io::{CollectTimeouts, Output, PromptItem};
 use crate::request::{FetchError, FetchKind, FetchResponse, Method};
 use crate::timer::Timer;
 
+/// Longest chain of grammars fetched through external rule references (grammar → ruleref → ruleref ...).
+const MAX_RULEREF_DEPTH: u32 = 8;
+
 /// What a grammar's match fills, or where it leads (VoiceXML 2.0 Appendix C, process phase).
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Owner {
@@ -37,10 +40,11 @@ pub(crate) enum Spec {
     Ready(Grammar, Owner),
     /// An external grammar to fetch: URL, owner, and the `<grammar>` element (in its document) that names it.
     Url(String, Owner, Arc<Document>, NodeId),
-    /// An external rule reference of the grammar at `ready[target]`.
+    /// An external rule reference of the grammar at `ready[target]`, `depth` grammars away from it.
     Ref {
         uri: String,
         target: usize,
+        depth: u32,
     },
     Done,
 }
@@ -154,7 +158,11 @@ impl Session {
                 Spec::Ready(g, o) => {
                     let target = prep.ready.len();
                     for uri in g.external_refs() {
-                        prep.specs.push(Spec::Ref { uri, target });
+                        prep.specs.push(Spec::Ref {
+                            uri,
+                            target,
+                            depth: 1,
+                        });
                     }
                     prep.ready.push((g, o));
                     continue;
@@ -164,10 +172,11 @@ impl Session {
                     prep.specs[i] = Spec::Url(url.clone(), owner, gdoc.clone(), at);
                     (url, gdoc, at)
                 }
-                Spec::Ref { uri, target } => {
+                Spec::Ref { uri, target, depth } => {
                     prep.specs[i] = Spec::Ref {
                         uri: uri.clone(),
                         target,
+                        depth,
                     };
                     (uri, cur.clone(), prep.item)
                 }
@@ -205,7 +214,9 @@ impl Session {
         };
         let (owner, ref_of) = match prep.specs.get(index) {
             Some(Spec::Url(_, owner, _, _)) => (*owner, None),
-            Some(Spec::Ref { uri, target }) => (Owner::Form, Some((uri.clone(), *target))),
+            Some(Spec::Ref { uri, target, depth }) => {
+                (Owner::Form, Some((uri.clone(), *target, *depth)))
+            }
             _ => return,
         };
         let item = prep.item;
@@ -232,9 +243,46 @@ impl Session {
                     tracing::debug!(url = %resp.url, "voice grammar not activated: no speech recogniser");
                 }
                 Ok(g) => match ref_of {
-                    Some((uri, target)) => {
-                        if let Some((parent, _)) = prep.ready.get_mut(target) {
-                            parent.resolve_external(&uri, g);
+                    Some((uri, target, depth)) => {
+                        let Some((parent, _)) = prep.ready.get_mut(target) else {
+                            return self.continue_prep();
+                        };
+                        parent.resolve_external(&uri, g);
+                        // SRGS 1.0 §2.2.2: the fetched grammar may reference further grammars by URI; they only
+                        // become visible once it is linked, so fetch them in turn (bounded: a chain deeper than
+                        // MAX_RULEREF_DEPTH is refused; cycles end because a linked URI is never asked again).
+                        let nested: Vec<String> = parent
+                            .external_refs()
+                            .into_iter()
+                            .filter(|u| {
+                                !prep.specs.iter().any(|s| {
+                                    matches!(s, Spec::Ref { uri, target: t, .. } if uri == u && *t == target)
+                                })
+                            })
+                            .collect();
+                        if let Some(u) = nested.first() {
+                            if depth >= MAX_RULEREF_DEPTH {
+                                self.prep = None;
+                                let msg = format!(
+                                    "{}: external rule references nested deeper than {MAX_RULEREF_DEPTH} (at {u})",
+                                    resp.url
+                                );
+                                self.log_line(&msg);
+                                return self.throw_from(
+                                    Event {
+                                        name: "error.badfetch".into(),
+                                        message: Some(msg),
+                                    },
+                                    Some(item),
+                                );
+                            }
+                        }
+                        for uri in nested {
+                            prep.specs.push(Spec::Ref {
+                                uri,
+                                target,
+                                depth: depth + 1,
+                            });
                         }
                     }
                     None => prep.specs.push(Spec::Ready(g, owner)),
@@ -325,12 +373,16 @@ impl Session {
             if self.playing && self.queue_bargein_active {
                 self.out.push_back(Output::StopPlay);
                 self.playing = false;
+                self.marks.stopped(now);
             }
             self.digit(now, c);
         }
     }
 
     pub(super) fn on_play_done(&mut self, now: Instant) {
+        if self.playing && !self.fetchaudio_playing {
+            self.marks.stopped(now);
+        }
         self.playing = false;
         self.fetchaudio_playing = false;
         if matches!(self.wait, Some(Wait::Input(_))) {
@@ -349,6 +401,7 @@ impl Session {
                 }
                 self.out.push_back(Output::StopPlay);
                 self.playing = false;
+                self.marks.stopped(now);
             }
             self.digit(now, c);
         } else {
@@ -406,6 +459,9 @@ impl Session {
     }
 
     pub(super) fn on_timers(&mut self, now: Instant) {
+        if self.timers.expired(Timer::FetchAudioMinimum, now) {
+            self.fetchaudio_minimum_reached();
+        }
         if self.timers.expired(Timer::FetchAudio, now) {
             if let (Some((url, timeout)), Some(Wait::Fetch { .. })) =
                 (self.fetchaudio.clone(), &self.wait)
@@ -413,6 +469,7 @@ impl Session {
                 // Played without barge-in until the document arrives (2.0 §6.1.1).
                 self.playing = true;
                 self.fetchaudio_playing = true;
+                self.fetchaudio_started(now);
                 self.out.push_back(Output::Play {
                     prompts: vec![PromptItem::Audio {
                         url,
@@ -457,7 +514,7 @@ impl Session {
             return;
         };
         self.end_listening();
-        self.set_lastresult(&col.digits, &Value::Null, false);
+        self.set_lastresult(col.item, &col.digits, &Value::Null, false);
         self.throw_from(
             Event {
                 name: "nomatch".into(),
@@ -484,24 +541,67 @@ impl Session {
         self.accept(col.item, owner, interp, utterance);
     }
 
-    fn set_lastresult(&mut self, utterance: &str, interp: &Value, matched: bool) {
-        let result = serde_json::json!({
+    /// Playback passed a `<mark>` (reported by the player).
+    pub(super) fn on_mark(&mut self, now: Instant, name: String) {
+        if self.playing && !self.fetchaudio_playing {
+            self.marks.reached(now, name);
+        }
+    }
+
+    /// Assigns `application.lastresult$` (2.0 §5.1.5) with the mark information of 2.1 §4 when a mark was
+    /// executed, which it returns for the form item's shadow variables.
+    fn set_lastresult(
+        &mut self,
+        item: NodeId,
+        utterance: &str,
+        interp: &Value,
+        matched: bool,
+    ) -> Option<super::mark::MarkInfo> {
+        let mut result = serde_json::json!({
             "utterance": utterance, "confidence": if matched { 1.0 } else { 0.0 }, "inputmode": "dtmf",
             "interpretation": interp,
         });
+        let mark = self.now.and_then(|now| self.marks.take(now));
+        if let (Some(m), Some(o)) = (&mark, result.as_object_mut()) {
+            o.insert("markname".into(), Value::String(m.name.clone()));
+            o.insert("marktime".into(), Value::from(m.time_ms));
+        }
         let arr = self.js.from_json(&Value::Array(vec![result.clone()]));
         for (k, v) in result.as_object().into_iter().flatten() {
             let jv = self.js.from_json(v);
             self.js.set_prop(&arr, k, &jv);
         }
+        if self.records_utterance(item) {
+            let first = self.js.get_prop(&arr, "0");
+            self.set_no_recording(&arr);
+            self.set_no_recording(&first);
+        }
         let app = self.ctx().app_scope.clone();
         self.js.set(&app, "lastresult$", &arr);
+        mark
+    }
+
+    /// Whether the `recordutterance` property (2.1 §10) is true where `item` collects.
+    fn records_utterance(&self, item: NodeId) -> bool {
+        let doc = self.ctx().doc.clone();
+        self.property(&doc, Some(item), "recordutterance")
+            .is_some_and(|v| v.trim() == "true")
+    }
+
+    /// 2.1 §10: with `recordutterance` on, a result has `recording`, `recordingsize` and `recordingduration`, each
+    /// undefined when no audio was collected. DTMF input is keys, not audio (and this platform has no speech
+    /// input), so there is no utterance recording to expose: the three are declared and undefined.
+    fn set_no_recording(&mut self, obj: &crate::script::JsValue) {
+        let undef = self.js.undefined();
+        for k in ["recording", "recordingsize", "recordingduration"] {
+            self.js.set_prop(obj, k, &undef);
+        }
     }
 
     /// Processes a match: fills the field (or the form's slots), sets shadow variables, runs `<filled>`; or takes
     /// the menu choice.
     pub(super) fn accept(&mut self, item: NodeId, owner: Owner, interp: Value, utterance: String) {
-        self.set_lastresult(&utterance, &interp, true);
+        let mark = self.set_lastresult(item, &utterance, &interp, true);
         let doc = self.ctx().doc.clone();
         match owner {
             Owner::Choice(c) => self.take_choice(&doc, c),
@@ -523,9 +623,17 @@ impl Session {
                 };
                 let v = self.js.from_json(&value);
                 self.set_dialog_var(&name, &v);
-                let shadow = self.js.from_json(&serde_json::json!({
+                let mut shadow = serde_json::json!({
                     "utterance": utterance, "inputmode": "dtmf", "confidence": 1.0, "interpretation": interp,
-                }));
+                });
+                if let (Some(m), Some(o)) = (&mark, shadow.as_object_mut()) {
+                    o.insert("markname".into(), Value::String(m.name.clone()));
+                    o.insert("marktime".into(), Value::from(m.time_ms));
+                }
+                let shadow = self.js.from_json(&shadow);
+                if self.records_utterance(i) {
+                    self.set_no_recording(&shadow);
+                }
                 self.set_dialog_var(&format!("{name}$"), &shadow);
                 self.run_filled(vec![i]);
             }

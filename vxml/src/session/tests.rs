@@ -533,4 +533,5 @@ fn full_script_heap_raises_error_semantic_not_a_panic() {
     assert_eq!(d2.said, vec!["enter", "got 42"]);
 }
 
+mod input;
 mod link;
