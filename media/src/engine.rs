@@ -6,22 +6,38 @@
 //! - **Ports.** Each call gets its own RTP socket on an even port of the configured range and its RTCP socket on
 //!   the odd port above (or RTP and RTCP on one port with RFC 5761 `rtcp-mux`). Closing the call returns them.
 //! - **Schedulers.** `schedulers` OS threads (one per core by default), each running a single-threaded tokio
-//!   runtime that owns its calls outright (no locks on the packet path). A call is pinned to the least loaded
-//!   scheduler when it opens. The scheduler wakes on a fine grid (1 ms by default) and, at each tick, sends the
-//!   packet of every call whose ptime boundary has come — one timing wheel per scheduler, no timer or task per
-//!   call for sending. Calls are spread over the wheel's slots so that a 20 ms grid does not mean every call of
-//!   the core sends in the same millisecond. The same visit checks the call's RTCP and DTMF timers.
-//! - **Receiving.** Each call has a small receive task on its scheduler that reads its sockets and feeds the
-//!   sans-IO cores. A socket error or a flood of garbage at one call's port is absorbed by that call's receiver
-//!   (malformed packets are counted and dropped) and never reaches another call's state.
-//! - **No allocation per packet.** Frames and datagrams are built in fixed buffers; prompts are shared `Arc`s.
-//!   Each call sends from its own socket (its SDP port, which symmetric-RTP peers expect), so there is nothing to
-//!   batch across calls with `sendmmsg`; one non-blocking `sendto` per packet is the whole send path.
+//!   runtime that owns its calls outright (no locks, no task per call). A call is pinned to the least loaded
+//!   scheduler when it opens. The scheduler wakes on a fine grid (1 ms by default, a periodic `timerfd`) and on
+//!   commands from the handles, and nothing else: no packet wakes it.
+//! - **Receiving.** All sockets of a scheduler sit in one level-triggered epoll set. At each tick the scheduler
+//!   asks it (one `epoll_wait`, no waiting) which sockets hold data and reads each such socket's queue with one
+//!   `recvmmsg` of up to 16 datagrams — one syscall per ready socket, none per empty one, and no wake-up per
+//!   packet. Since a datagram is handled up to one tick after it arrived, every datagram carries the kernel's
+//!   arrival time (`SO_TIMESTAMPNS`), and that, not the time of the tick, is the `now` the RTP session (jitter),
+//!   the DTMF receiver, capture and audio taps see. A socket error or a flood of garbage at one call's port stays
+//!   with that call: its datagrams queue (or are dropped by the kernel) at its own socket, each socket is read at
+//!   most 64 datagrams per tick, and malformed packets are counted and dropped by that call's session.
+//! - **Sending.** At each tick, the packet of every call whose ptime boundary has come — one timing wheel per
+//!   scheduler, calls spread over its slots so that a 20 ms grid does not mean every call of the core sends in
+//!   the same millisecond; the same visit runs the call's RTCP and DTMF timers. Each call sends from its own
+//!   socket (its SDP port, which symmetric-RTP peers expect), so `sendmmsg`, which batches datagrams of one
+//!   socket, has nothing to batch; instead the tick's datagrams, from all the sockets, go to the kernel in one
+//!   io_uring submission (`sendmsg` entries with `MSG_DONTWAIT`, all completed within that one syscall). Where
+//!   io_uring is not available (old kernel, seccomp) or [`EngineConfig::io_uring`] is off, each datagram is one
+//!   non-blocking `sendto`.
+//! - **No allocation per packet.** Frames and datagrams are built in fixed buffers; receive and send buffers are
+//!   allocated once per scheduler; prompts are shared `Arc`s.
+//! - **Linux only**: epoll, `recvmmsg`, `SO_TIMESTAMPNS`, io_uring. The `unsafe` code this takes (syscalls on
+//!   buffers we own) is confined to the `recv` and `uring` submodules.
 
 mod call;
+mod events;
 mod pacer;
 mod ports;
+mod recv;
 mod scheduler;
+mod send;
+mod uring;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -57,6 +73,9 @@ pub struct EngineConfig {
     pub tick: Duration,
     /// Canonical name in RTCP SDES (§6.5.1); defaults to `vxgate@<bind>`.
     pub cname: Option<String>,
+    /// Hand each tick's datagrams to the kernel in one io_uring submission (default); off, or where io_uring is
+    /// not available, each datagram is one `sendto`.
+    pub io_uring: bool,
 }
 
 impl Default for EngineConfig {
@@ -69,6 +88,7 @@ impl Default for EngineConfig {
             schedulers: 0,
             tick: Duration::from_millis(1),
             cname: None,
+            io_uring: true,
         }
     }
 }
@@ -263,7 +283,7 @@ impl MediaEngine {
         };
         let mut schedulers = Vec::with_capacity(n);
         for i in 0..n {
-            schedulers.push(scheduler::spawn(i, cfg.tick)?);
+            schedulers.push(scheduler::spawn(i, cfg.tick, cfg.io_uring)?);
         }
         tracing::info!(schedulers = n, bind = %cfg.bind, ports = %format!("{}-{}", cfg.port_min, cfg.port_max), "media engine started");
         Ok(MediaEngine {
@@ -286,7 +306,8 @@ impl MediaEngine {
         self.shared.ports.in_use()
     }
 
-    /// Opens a session: binds its ports and pins it to the least loaded scheduler. Events arrive on the receiver.
+    /// Opens a session: binds its ports and pins it to the least loaded scheduler. Events arrive on the receiver;
+    /// none is lost when the owner falls behind (they wait on the scheduler, up to a generous bound).
     pub async fn open(
         &self,
         cfg: SessionConfig,
@@ -319,7 +340,7 @@ impl MediaEngine {
             .enumerate()
             .min_by_key(|(_, s)| s.load.load(Ordering::Relaxed))
             .ok_or(EngineError::Shutdown)?;
-        let (events_tx, events_rx) = mpsc::channel(256);
+        let (events_tx, events_rx) = mpsc::channel(events::CHANNEL);
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed) as u64;
         let cname = self
             .shared

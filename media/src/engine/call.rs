@@ -4,10 +4,13 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
 
-use tokio::net::UdpSocket;
+use std::net::UdpSocket;
+
 use tokio::sync::mpsc;
 
+use super::events::EventQueue;
 use super::ports::PortLease;
+use super::send::Outbox;
 use super::{AudioSink, CallStats, Direction, MediaEvent, SessionConfig};
 use crate::capture::{Capture, CaptureConfig};
 use crate::dtmf::{Digit, DigitEvent, DtmfSource, InbandDetector, Rfc4733Receiver, Rfc4733Sender};
@@ -38,12 +41,20 @@ pub(crate) struct OpenCall {
     pub events: mpsc::Sender<MediaEvent>,
 }
 
-/// The call's sockets, shared by the call (sending) and its receive task.
+/// The call's sockets (non-blocking), owned by its scheduler's entry.
 pub(crate) struct CallIo {
     pub rtp: UdpSocket,
     pub rtcp: Option<UdpSocket>,
     /// Holds the ports until the sockets above are closed; declared last so it drops last.
     pub _lease: PortLease,
+}
+
+/// Where a call's packets go during one visit: its sockets and the scheduler's send queue.
+pub(crate) struct Link<'a> {
+    pub io: &'a CallIo,
+    pub out: &'a mut Outbox,
+    /// The call's token in the scheduler, for failures the send queue reports later.
+    pub token: u64,
 }
 
 /// One call's state.
@@ -64,7 +75,7 @@ pub(crate) struct Call {
     rtcp_mux: bool,
     direction: Direction,
     vad: bool,
-    events: mpsc::Sender<MediaEvent>,
+    events: EventQueue,
     /// When the next packet is due.
     pub next_due: Instant,
     sink: Option<Box<dyn AudioSink>>,
@@ -115,7 +126,7 @@ impl Call {
             rtcp_mux: open.cfg.rtcp_mux,
             direction: Direction::SendRecv,
             vad: open.cfg.silence_suppression,
-            events: open.events.clone(),
+            events: EventQueue::new(open.events.clone()),
             next_due: first_due,
             sink: None,
             capture: None,
@@ -132,9 +143,7 @@ impl Call {
     }
 
     fn emit(&mut self, ev: MediaEvent) {
-        if let Err(e) = self.events.try_send(ev) {
-            tracing::warn!(call = self.id, error = %e, "media event dropped");
-        }
+        self.events.emit(self.id, ev);
     }
 
     /// Sets where media goes (SDP answer, re-INVITE). A new address also drops the latch on the old one, so the
@@ -262,24 +271,36 @@ impl Call {
         }
     }
 
-    /// One non-blocking `sendto`. Straight to the socket rather than through tokio's `try_send_to`, which refuses
-    /// (WouldBlock) until the reactor has seen the new socket writable once, and the send path never waits anyway.
-    fn send_to(&mut self, sock: &UdpSocket, buf: &[u8], to: SocketAddr) {
-        if let Err(e) = socket2::SockRef::from(sock).send_to(buf, &to.into()) {
-            self.send_errors += 1;
-            if !self.socket_error_reported && e.kind() != std::io::ErrorKind::WouldBlock {
-                self.socket_error_reported = true;
-                tracing::warn!(call = self.id, %to, error = %e, "rtp send failed");
-                self.emit(MediaEvent::SocketError {
-                    error: e.to_string(),
-                });
-            }
+    /// Hands one datagram to the scheduler's send queue, from the RTP socket or (`rtcp`) the RTCP one.
+    fn send_to(&mut self, link: &mut Link<'_>, rtcp: bool, buf: &[u8], to: SocketAddr) {
+        let sock = if rtcp {
+            link.io.rtcp.as_ref().unwrap_or(&link.io.rtp)
+        } else {
+            &link.io.rtp
+        };
+        if let Err(e) = link.out.send(sock, link.token, buf, to) {
+            self.send_failed(&e);
+        }
+    }
+
+    /// A datagram of this call could not be sent (now, or when the send queue was flushed).
+    pub(crate) fn send_failed(&mut self, e: &std::io::Error) {
+        self.send_errors += 1;
+        if !self.socket_error_reported && e.kind() != std::io::ErrorKind::WouldBlock {
+            self.socket_error_reported = true;
+            tracing::warn!(call = self.id, remote = ?self.remote, error = %e, "rtp send failed");
+            self.emit(MediaEvent::SocketError {
+                error: e.to_string(),
+            });
         }
     }
 
     /// The scheduler's visit: sends every packet due by `now` (catching up at most `MAX_BURST`, 100 ms at 20 ms ptime), then runs the
     /// call's other timers (RTCP). Returns the next due time.
-    pub(crate) fn on_tick(&mut self, now: Instant, io: &CallIo, pkt: &mut [u8]) -> Instant {
+    pub(crate) fn on_tick(&mut self, now: Instant, link: &mut Link<'_>, pkt: &mut [u8]) -> Instant {
+        if self.events.is_backlogged() {
+            self.events.retry();
+        }
         let mut sent = 0;
         while self.next_due <= now {
             if sent == MAX_BURST {
@@ -290,7 +311,7 @@ impl Call {
                 self.skipped += u64::from(k);
                 break;
             }
-            self.send_frame(now, io, pkt);
+            self.send_frame(now, link, pkt);
             self.next_due += self.ptime;
             sent += 1;
         }
@@ -306,8 +327,7 @@ impl Call {
             match self.session.poll_rtcp(now, pkt) {
                 Ok(Some(n)) => {
                     if let Some(to) = self.remote_rtcp {
-                        let sock = io.rtcp.as_ref().unwrap_or(&io.rtp);
-                        self.send_to(sock, &pkt[..n], to);
+                        self.send_to(link, true, &pkt[..n], to);
                     }
                 }
                 Ok(None) => {}
@@ -317,7 +337,7 @@ impl Call {
         self.next_due
     }
 
-    fn send_frame(&mut self, now: Instant, io: &CallIo, pkt: &mut [u8]) {
+    fn send_frame(&mut self, now: Instant, link: &mut Link<'_>, pkt: &mut [u8]) {
         let mut frame = [0u8; 320];
         let spf = self.spf.min(frame.len());
         let frame = &mut frame[..spf];
@@ -350,7 +370,7 @@ impl Call {
                     .sender()
                     .other(now, te, ev.marker, stamp, &ev.payload, pkt)
                 {
-                    Ok(n) => self.send_to(&io.rtp, &pkt[..n], to),
+                    Ok(n) => self.send_to(link, false, &pkt[..n], to),
                     Err(e) => {
                         tracing::warn!(call = self.id, error = %e, "telephone-event not written")
                     }
@@ -364,7 +384,7 @@ impl Call {
             return;
         }
         match self.session.sender().audio(now, frame, spf as u32, pkt) {
-            Ok(n) => self.send_to(&io.rtp, &pkt[..n], to),
+            Ok(n) => self.send_to(link, false, &pkt[..n], to),
             Err(e) => tracing::warn!(call = self.id, error = %e, "rtp packet not written"),
         }
     }
@@ -499,7 +519,7 @@ impl Call {
     }
 
     /// Closing: stops playout and capture and writes the BYE compound for the caller to send.
-    pub(crate) fn close(&mut self, now: Instant, io: &CallIo, pkt: &mut [u8]) {
+    pub(crate) fn close(&mut self, now: Instant, link: &mut Link<'_>, pkt: &mut [u8]) {
         self.untap_audio(now);
         self.stop_capture();
         self.dtmf_tx.cancel();
@@ -507,12 +527,10 @@ impl Call {
         self.drain_playout_events();
         if let Some(to) = self.remote_rtcp {
             match self.session.bye(now, pkt) {
-                Ok(n) => {
-                    let sock = io.rtcp.as_ref().unwrap_or(&io.rtp);
-                    self.send_to(sock, &pkt[..n], to);
-                }
+                Ok(n) => self.send_to(link, true, &pkt[..n], to),
                 Err(e) => tracing::warn!(call = self.id, error = %e, "rtcp bye not written"),
             }
         }
+        self.events.close();
     }
 }

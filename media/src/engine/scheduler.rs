@@ -1,20 +1,21 @@
-//! A scheduler: one OS thread with a single-threaded tokio runtime that owns a share of the calls. A timing wheel
-//! with one slot per tick holds every call under the tick of its next packet; each wake-up sends what is due.
+//! A scheduler: one OS thread with a single-threaded tokio runtime that owns a share of the calls. It wakes only
+//! on its tick (and for commands): each wake-up reads what arrived at its calls' sockets ([`super::recv`]), sends
+//! every packet that is due — a timing wheel with one slot per tick holds every call under the tick of its next
+//! packet — and hands the tick's datagrams to the kernel together ([`super::send`]).
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::rc::Rc;
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::{JoinHandle, LocalSet};
 
-use super::call::{Call, CallIo, OpenCall, MAX_DATAGRAM};
+use super::call::{Call, CallIo, Link, OpenCall, MAX_DATAGRAM};
 use super::pacer::Pacer;
+use super::recv::{self, Poller, RecvBatch, BATCH, MAX_BATCHES_PER_TICK};
+use super::send::Outbox;
 use super::{AudioSink, CallStats, Direction};
 use crate::capture::CaptureConfig;
 use crate::g711::Law;
@@ -49,21 +50,27 @@ pub(crate) struct SchedulerHandle {
     pub load: Arc<AtomicUsize>,
 }
 
-/// Starts scheduler thread `index`.
-pub(crate) fn spawn(index: usize, tick: Duration) -> std::io::Result<SchedulerHandle> {
+/// Starts scheduler thread `index`; `batch_sends` asks for io_uring sends.
+pub(crate) fn spawn(
+    index: usize,
+    tick: Duration,
+    batch_sends: bool,
+) -> std::io::Result<SchedulerHandle> {
     let (tx, rx) = mpsc::unbounded_channel();
     let load = Arc::new(AtomicUsize::new(0));
     let thread_load = Arc::clone(&load);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let poller = Poller::new()?;
     std::thread::Builder::new()
         .name(format!("vxgate-media-{index}"))
         .spawn(move || {
-            let local = LocalSet::new();
-            local.block_on(&rt, async move {
+            rt.block_on(async move {
                 let pacer = Pacer::new(tick);
-                Scheduler::new(tick, pacer.epoch(), thread_load)
+                // The ring is made on the thread that submits to it (single-issuer rings are bound to it).
+                let out = Outbox::new(batch_sends);
+                Scheduler::new(tick, pacer.epoch(), thread_load, poller, out)
                     .run(rx, pacer)
                     .await;
             });
@@ -73,10 +80,26 @@ pub(crate) fn spawn(index: usize, tick: Duration) -> std::io::Result<SchedulerHa
 
 struct Entry {
     gen: u32,
-    call: Rc<RefCell<Call>>,
-    io: Rc<CallIo>,
-    task: JoinHandle<()>,
+    call: Call,
+    io: CallIo,
 }
+
+/// A socket's token in the poller and the call's in the outbox: slot index, generation, and whether it is the
+/// call's separate RTCP socket.
+fn token(idx: usize, gen: u32, rtcp: bool) -> u64 {
+    ((idx as u64) << 32) | (u64::from(gen) << 1) | u64::from(rtcp)
+}
+
+fn untoken(t: u64) -> (usize, u32, bool) {
+    (
+        (t >> 32) as usize,
+        ((t & 0xffff_ffff) >> 1) as u32,
+        t & 1 == 1,
+    )
+}
+
+/// Generations fit in 31 bits (the token's low bit tells the socket).
+const GEN_MASK: u32 = 0x7fff_ffff;
 
 struct Scheduler {
     tick: Duration,
@@ -86,16 +109,27 @@ struct Scheduler {
     wheel: Vec<Vec<(u32, u32)>>,
     /// Spare vector swapped with the slot being processed, so no slot loses its capacity.
     spare: Vec<(u32, u32)>,
-    entries: Vec<Option<Entry>>,
+    entries: Vec<Option<Box<Entry>>>,
     gens: Vec<u32>,
     free: Vec<usize>,
     by_id: HashMap<u64, usize>,
     load: Arc<AtomicUsize>,
     pkt: Box<[u8; MAX_DATAGRAM]>,
+    poller: Poller,
+    batch: RecvBatch,
+    out: Outbox,
+    /// `now` of the previous wake-up: arrival times are never put before it, so a call's clock never runs back.
+    last_wake: Instant,
 }
 
 impl Scheduler {
-    fn new(tick: Duration, epoch: Instant, load: Arc<AtomicUsize>) -> Scheduler {
+    fn new(
+        tick: Duration,
+        epoch: Instant,
+        load: Arc<AtomicUsize>,
+        poller: Poller,
+        out: Outbox,
+    ) -> Scheduler {
         let span = (MAX_PTIME.as_nanos() / tick.as_nanos().max(1)) as usize;
         Scheduler {
             tick,
@@ -109,6 +143,10 @@ impl Scheduler {
             by_id: HashMap::new(),
             load,
             pkt: Box::new([0; MAX_DATAGRAM]),
+            poller,
+            batch: RecvBatch::new(),
+            out,
+            last_wake: epoch,
         }
     }
 
@@ -132,12 +170,16 @@ impl Scheduler {
                 biased;
                 () = pacer.wait(self.processed) => {
                     let now = Instant::now();
+                    self.receive(now);
                     self.run_ticks(now);
-                    // Commands and the receive tasks get their turn even when the ticks run back to back (the
-                    // thread is behind): drain the queue, then yield to the runtime once per wake-up.
+                    self.flush();
+                    self.last_wake = now;
+                    // Commands get their turn even when the ticks run back to back (the thread is behind): drain
+                    // the queue, then yield to the runtime once per wake-up.
                     while let Ok(cmd) = rx.try_recv() {
                         self.command(cmd);
                     }
+                    self.flush();
                     tokio::task::yield_now().await;
                 }
                 cmd = rx.recv() => {
@@ -146,6 +188,7 @@ impl Scheduler {
                     while let Ok(cmd) = rx.try_recv() {
                         self.command(cmd);
                     }
+                    self.flush();
                 }
             }
         }
@@ -153,6 +196,76 @@ impl Scheduler {
         for id in ids {
             self.close(id);
         }
+    }
+
+    /// Reads every socket that holds data and hands each datagram to its call, stamped with its arrival time.
+    fn receive(&mut self, now: Instant) {
+        // The kernel stamps arrivals on the wall clock; one reading of both clocks converts them.
+        let wall = SystemTime::now();
+        let mono = Instant::now();
+        let floor = self.last_wake;
+        let arrival = |stamp: Option<SystemTime>| -> Instant {
+            let Some(s) = stamp else { return now };
+            let age = wall.duration_since(s).unwrap_or(Duration::ZERO);
+            mono.checked_sub(age)
+                .unwrap_or(floor)
+                .clamp(floor, now.max(floor))
+        };
+        let Scheduler {
+            poller,
+            batch,
+            entries,
+            ..
+        } = self;
+        for t in poller.ready() {
+            let (idx, gen, rtcp) = untoken(t);
+            let Some(Some(e)) = entries.get_mut(idx) else {
+                continue;
+            };
+            if e.gen != gen {
+                continue;
+            }
+            let fd = match (rtcp, e.io.rtcp.as_ref()) {
+                (false, _) => e.io.rtp.as_raw_fd(),
+                (true, Some(s)) => s.as_raw_fd(),
+                (true, None) => continue,
+            };
+            for _ in 0..MAX_BATCHES_PER_TICK {
+                let n = match batch.recv(fd) {
+                    Ok(n) => n,
+                    Err(err) => {
+                        // Unconnected UDP sockets rarely fail on receive; the error is consumed by reading it.
+                        tracing::debug!(call = e.call.id, error = %err, "media receive error");
+                        break;
+                    }
+                };
+                for i in 0..n {
+                    let Some(d) = batch.get(i) else { continue };
+                    let at = arrival(d.stamp);
+                    if rtcp {
+                        e.call.on_rtcp(at, d.from, d.data);
+                    } else {
+                        e.call.on_rtp(at, d.from, d.data);
+                    }
+                }
+                if n < BATCH {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Submits the queued datagrams; refusals go to their calls.
+    fn flush(&mut self) {
+        let Scheduler { out, entries, .. } = self;
+        out.flush(&mut |t, err| {
+            let (idx, gen, _) = untoken(t);
+            if let Some(Some(e)) = entries.get_mut(idx) {
+                if e.gen == gen {
+                    e.call.send_failed(&err);
+                }
+            }
+        });
     }
 
     fn run_ticks(&mut self, now: Instant) {
@@ -165,13 +278,18 @@ impl Scheduler {
             std::mem::swap(&mut self.wheel[slot], &mut self.spare);
             let mut due = std::mem::take(&mut self.spare);
             for &(idx, gen) in &due {
-                let Some(Some(e)) = self.entries.get(idx as usize) else {
+                let Some(Some(e)) = self.entries.get_mut(idx as usize) else {
                     continue;
                 };
                 if e.gen != gen {
                     continue;
                 }
-                let next = e.call.borrow_mut().on_tick(now, &e.io, &mut self.pkt[..]);
+                let mut link = Link {
+                    io: &e.io,
+                    out: &mut self.out,
+                    token: token(idx as usize, gen, false),
+                };
+                let next = e.call.on_tick(now, &mut link, &mut self.pkt[..]);
                 let t = self.tick_of(next).max(k + 1);
                 self.wheel[(t % w) as usize].push((idx, gen));
             }
@@ -181,16 +299,17 @@ impl Scheduler {
         self.processed = current;
     }
 
-    fn entry(&self, id: u64) -> Option<&Entry> {
-        self.by_id
-            .get(&id)
-            .and_then(|&i| self.entries.get(i))
-            .and_then(Option::as_ref)
+    fn call_mut(&mut self, id: u64) -> Option<&mut Call> {
+        let i = *self.by_id.get(&id)?;
+        self.entries
+            .get_mut(i)
+            .and_then(Option::as_mut)
+            .map(|e| &mut e.call)
     }
 
-    fn with_call(&self, id: u64, f: impl FnOnce(&mut Call)) {
-        match self.entry(id) {
-            Some(e) => f(&mut e.call.borrow_mut()),
+    fn with_call(&mut self, id: u64, f: impl FnOnce(&mut Call)) {
+        match self.call_mut(id) {
+            Some(c) => f(c),
             None => tracing::debug!(call = id, "command for a closed media session"),
         }
     }
@@ -219,19 +338,9 @@ impl Scheduler {
     }
 
     fn open(&mut self, mut open: OpenCall, now: Instant) {
-        let rtp = open.lease.rtp.take().map(UdpSocket::from_std).transpose();
-        let rtcp = open.lease.rtcp.take().map(UdpSocket::from_std).transpose();
-        let (rtp, rtcp) = match (rtp, rtcp) {
-            (Ok(Some(rtp)), Ok(rtcp)) => (rtp, rtcp),
-            (Err(e), _) | (_, Err(e)) => {
-                tracing::error!(call = open.id, error = %e, "media socket could not join the scheduler");
-                self.load.fetch_sub(1, Ordering::Relaxed);
-                return;
-            }
-            (Ok(None), _) => {
-                self.load.fetch_sub(1, Ordering::Relaxed);
-                return;
-            }
+        let (Some(rtp), rtcp) = (open.lease.rtp.take(), open.lease.rtcp.take()) else {
+            self.load.fetch_sub(1, Ordering::Relaxed);
+            return;
         };
         // Phase: the least crowded tick within one ptime, so calls spread over the grid.
         let w = self.wheel.len() as u64;
@@ -240,13 +349,13 @@ impl Scheduler {
         let first = (base..base + ptime_ticks)
             .min_by_key(|k| self.wheel[(k % w) as usize].len())
             .unwrap_or(base);
-        let call = Rc::new(RefCell::new(Call::new(&open, now, self.tick_at(first))));
+        let call = Call::new(&open, now, self.tick_at(first));
         let id = open.id;
-        let io = Rc::new(CallIo {
+        let io = CallIo {
             rtp,
             rtcp,
             _lease: open.lease,
-        });
+        };
         let idx = match self.free.pop() {
             Some(i) => i,
             None => {
@@ -255,15 +364,33 @@ impl Scheduler {
                 self.entries.len() - 1
             }
         };
-        self.gens[idx] = self.gens[idx].wrapping_add(1);
+        self.gens[idx] = self.gens[idx].wrapping_add(1) & GEN_MASK;
         let gen = self.gens[idx];
-        let task = tokio::task::spawn_local(receive(Rc::clone(&call), Rc::clone(&io)));
-        self.entries[idx] = Some(Entry {
-            gen,
-            call,
-            io,
-            task,
-        });
+        let sockets = [(false, Some(&io.rtp)), (true, io.rtcp.as_ref())];
+        let mut watched = Vec::with_capacity(2);
+        let mut failed = None;
+        for (rtcp, sock) in sockets {
+            let Some(sock) = sock else { continue };
+            let res = recv::enable_timestamps(sock)
+                .and_then(|()| self.poller.add(sock.as_raw_fd(), token(idx, gen, rtcp)));
+            match res {
+                Ok(()) => watched.push(sock.as_raw_fd()),
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        if let Some(e) = failed {
+            tracing::error!(call = id, error = %e, "media socket could not join the scheduler");
+            for fd in watched {
+                self.poller.remove(fd);
+            }
+            self.free.push(idx);
+            self.load.fetch_sub(1, Ordering::Relaxed);
+            return;
+        }
+        self.entries[idx] = Some(Box::new(Entry { gen, call, io }));
         self.by_id.insert(id, idx);
         self.wheel[(first % w) as usize].push((idx as u32, gen));
     }
@@ -272,48 +399,25 @@ impl Scheduler {
         let Some(idx) = self.by_id.remove(&id) else {
             return;
         };
-        let Some(e) = self.entries.get_mut(idx).and_then(Option::take) else {
+        let Some(mut e) = self.entries.get_mut(idx).and_then(Option::take) else {
             return;
         };
-        e.call
-            .borrow_mut()
-            .close(Instant::now(), &e.io, &mut self.pkt[..]);
-        e.task.abort();
+        let mut link = Link {
+            io: &e.io,
+            out: &mut self.out,
+            token: token(idx, e.gen, false),
+        };
+        e.call.close(Instant::now(), &mut link, &mut self.pkt[..]);
+        // The BYE leaves before the sockets close.
+        self.flush();
+        self.poller.remove(e.io.rtp.as_raw_fd());
+        if let Some(s) = e.io.rtcp.as_ref() {
+            self.poller.remove(s.as_raw_fd());
+        }
         self.free.push(idx);
         self.load.fetch_sub(1, Ordering::Relaxed);
         tracing::debug!(call = id, "media session closed");
-        // The sockets close, and the ports return to the pool, when the aborted task drops its `CallIo`.
-    }
-}
-
-/// The receive loop of one call: reads its RTP and RTCP sockets and hands each datagram to the call.
-async fn receive(call: Rc<RefCell<Call>>, io: Rc<CallIo>) {
-    let mut rtp_buf = [0u8; MAX_DATAGRAM];
-    let mut rtcp_buf = [0u8; MAX_DATAGRAM];
-    loop {
-        let res = tokio::select! {
-            r = io.rtp.recv_from(&mut rtp_buf) => r.map(|(n, from)| {
-                call.borrow_mut().on_rtp(Instant::now(), from, &rtp_buf[..n]);
-            }),
-            r = recv_opt(io.rtcp.as_ref(), &mut rtcp_buf) => r.map(|(n, from)| {
-                call.borrow_mut().on_rtcp(Instant::now(), from, &rtcp_buf[..n]);
-            }),
-        };
-        if let Err(e) = res {
-            // Unconnected UDP sockets rarely fail on receive; back off so a failing socket cannot spin the thread.
-            let id = call.borrow().id;
-            tracing::debug!(call = id, error = %e, "media receive error");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
-
-async fn recv_opt(
-    sock: Option<&UdpSocket>,
-    buf: &mut [u8],
-) -> std::io::Result<(usize, SocketAddr)> {
-    match sock {
-        Some(s) => s.recv_from(buf).await,
-        None => std::future::pending().await,
+        // Dropping the entry closes the sockets and returns the ports to the pool.
+        drop(e);
     }
 }

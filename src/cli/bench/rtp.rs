@@ -4,8 +4,10 @@
 //! Each stream is a pair of engine sessions: the sender plays a prompt (continuous audio, 20 ms ptime) to the
 //! receiver, whose audio tap notes the arrival time of every packet. The pacing error of a packet is how late it
 //! arrived against the stream's ideal grid — arrival − (arrival of the stream's earliest-relative packet +
-//! k × ptime), k taken from the RTP timestamp — so it includes the scheduler's lateness, the kernel's loopback
-//! path and the receiving side's delay. Loss counts packets the receiver never got plus packets the sender had
+//! k × ptime), k taken from the RTP timestamp. The arrival time is the kernel's receive timestamp of the datagram
+//! (the engine reads sockets on its tick and stamps each datagram with `SO_TIMESTAMPNS`), so the error includes
+//! the sending scheduler's lateness and the loopback path, and not how long the datagram then waited for the
+//! receiving scheduler's tick. Loss counts packets the receiver never got plus packets the sender had
 //! to skip because its scheduler fell behind. `--find-max` searches the largest N with p99 ≤ 2 ms and no loss.
 
 use std::process::ExitCode;
@@ -46,6 +48,9 @@ pub struct Args {
     /// Lowest UDP port used (two ports per stream are taken from here up).
     #[arg(long, default_value_t = 20000)]
     pub port_min: u16,
+    /// Send with one `sendto` per packet instead of one io_uring submission per tick (for comparison).
+    #[arg(long)]
+    pub no_io_uring: bool,
 }
 
 const PTIME: Duration = Duration::from_millis(20);
@@ -138,6 +143,7 @@ async fn run_once(args: &Args, streams: u32, seconds: u64) -> anyhow::Result<Run
         port_min: args.port_min,
         port_max: u16::MAX - 1,
         schedulers: args.schedulers,
+        io_uring: !args.no_io_uring,
         ..EngineConfig::default()
     })
     .await
