@@ -672,3 +672,22 @@ fn application_root_link_with_an_external_grammar_works_in_a_leaf() {
         s.seen()
     );
 }
+
+/// VoiceXML 2.1 §4 through the headless runner: a mark at the start of a prompt is executed when playback starts;
+/// the runner plays instantly, so marktime is 0. And a document-scope menu's choice (2.0 §3.1.3) is taken from
+/// another dialog.
+#[test]
+fn leading_mark_and_document_scope_menu_through_run_vxml() {
+    let s = Server::start(vec![(
+        "/m.vxml",
+        vxml(&format!(
+            r##"{CATCH_ALL}<form id="a"><field name="f"><option dtmf="1">one</option>
+              <prompt><mark name="top"/>press two</prompt><filled><prompt>fail filled</prompt></filled></field></form>
+            <menu id="m" scope="document"><choice dtmf="2" next="#b">two</choice></menu>
+            <form id="b"><block><if cond="application.lastresult$.markname == 'top' &amp;&amp; application.lastresult$.marktime == 0
+              &amp;&amp; application.lastresult$.utterance == '2'"><prompt>pass</prompt><else/><prompt>fail</prompt></if></block></form>"##
+        )),
+    )]);
+    let r = run(&s.url("/m.vxml"), &["--dtmf", "2"]);
+    assert_pass(&r);
+}

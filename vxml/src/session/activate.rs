@@ -201,43 +201,42 @@ impl Session {
         }
     }
 
-    /// A `<link>` matched while collecting `item` (2.0 §2.5): `application.lastresult$` is already set; the form
-    /// item is not filled. With `event`/`eventexpr` the event is thrown where execution is (the item), not where
-    /// the link is; otherwise it is a `<goto>` to `next`/`expr` (relative to the link's document).
-    pub(super) fn take_link(&mut self, item: NodeId, root: bool, link: NodeId) {
-        let Some(doc) = self.owner_doc(root) else {
-            return;
-        };
+    /// A `<link>` (2.0 §2.5) or `<choice>` (2.0 §2.2) matched while collecting `item`: `application.lastresult$` is
+    /// already set and no form item is filled. With `event`/`eventexpr` the event (and `message`/`messageexpr`) is
+    /// thrown where execution is, the item, not where the element is; otherwise it is a `<goto>` to
+    /// `next`/`expr`, relative to the element's own document.
+    pub(super) fn take_transition(&mut self, doc: &Arc<Document>, id: NodeId, item: NodeId) {
         let r = (|| -> Result<(), Event> {
-            let event = match (doc.attr(link, "event"), doc.attr(link, "eventexpr")) {
+            let event = match (doc.attr(id, "event"), doc.attr(id, "eventexpr")) {
                 (Some(e), _) => Some(e.to_string()),
                 (None, Some(x)) => Some(self.eval_string(x)?),
                 _ => None,
             };
             if let Some(name) = event {
-                let message = match (doc.attr(link, "message"), doc.attr(link, "messageexpr")) {
+                let message = match (doc.attr(id, "message"), doc.attr(id, "messageexpr")) {
                     (Some(m), _) => Some(m.to_string()),
                     (None, Some(x)) => Some(self.eval_string(x)?),
                     _ => None,
                 };
                 return Err(Event { name, message });
             }
-            let target = match (doc.attr(link, "next"), doc.attr(link, "expr")) {
+            let target = match (doc.attr(id, "next"), doc.attr(id, "expr")) {
                 (Some(n), _) => n.to_string(),
                 (None, Some(x)) => self.eval_string(x)?,
                 _ => {
                     return Err(Event {
                         name: "error.badfetch".into(),
                         message: Some(format!(
-                            "{}:{}: <link> without a target",
+                            "{}:{}: <{}> without a target",
                             doc.url,
-                            doc.pos(link)
+                            doc.pos(id),
+                            doc.name(id)
                         )),
                     })
                 }
             };
-            tracing::debug!(at = %doc.pos(link), %target, "link");
-            self.goto_uri(&doc, link, &target)
+            tracing::debug!(at = %doc.pos(id), %target, "{}", doc.name(id));
+            self.goto_uri(doc, id, &target)
         })();
         if let Err(ev) = r {
             self.throw_from(ev, Some(item));
@@ -287,7 +286,8 @@ impl Session {
             // Execution went elsewhere (an event during the form's initialisation): the result is dropped.
             return false;
         }
-        self.accept(c.dialog, Owner::Form, c.interp, c.utterance);
+        // lastresult$ was set when the grammar matched.
+        self.apply_result(c.dialog, Owner::Form, c.interp, c.utterance, None);
         true
     }
 }

@@ -602,15 +602,27 @@ impl Session {
     /// the menu choice.
     pub(super) fn accept(&mut self, item: NodeId, owner: Owner, interp: Value, utterance: String) {
         let mark = self.set_lastresult(item, &utterance, &interp, true);
+        self.apply_result(item, owner, interp, utterance, mark);
+    }
+
+    /// The process phase of Appendix C once `lastresult$` is set: a link or a choice transitions or throws, a
+    /// document-scope grammar of another form leads there, else the item or the form's slots are filled.
+    pub(super) fn apply_result(
+        &mut self,
+        item: NodeId,
+        owner: Owner,
+        interp: Value,
+        utterance: String,
+        mark: Option<super::mark::MarkInfo>,
+    ) {
         let doc = self.ctx().doc.clone();
         match owner {
-            Owner::Choice(c) => self.take_choice(&doc, c),
-            Owner::RemoteChoice { root, choice } => {
+            Owner::Choice(c) => self.take_transition(&doc, c, item),
+            Owner::RemoteChoice { root, choice: id } | Owner::Link { root, link: id } => {
                 if let Some(d) = self.owner_doc(root) {
-                    self.take_choice(&d, choice);
+                    self.take_transition(&d, id, item);
                 }
             }
-            Owner::Link { root, link } => self.take_link(item, root, link),
             Owner::Dialog { root, dialog } => self.carry_to(root, dialog, interp, utterance),
             Owner::Item(i) => {
                 let name = self.item_var(i);
@@ -665,38 +677,6 @@ impl Session {
                 let _ = item;
                 self.run_filled(filled);
             }
-        }
-    }
-
-    pub(super) fn take_choice(&mut self, doc: &Arc<Document>, choice: NodeId) {
-        let r = (|| -> Result<(), Event> {
-            if let Some(ev) = match (doc.attr(choice, "event"), doc.attr(choice, "eventexpr")) {
-                (Some(e), _) => Some(e.to_string()),
-                (None, Some(x)) => Some(self.eval_string(x)?),
-                _ => None,
-            } {
-                let message = match (doc.attr(choice, "message"), doc.attr(choice, "messageexpr")) {
-                    (Some(m), _) => Some(m.to_string()),
-                    (None, Some(x)) => Some(self.eval_string(x)?),
-                    _ => None,
-                };
-                return Err(Event { name: ev, message });
-            }
-            let target = match (doc.attr(choice, "next"), doc.attr(choice, "expr")) {
-                (Some(n), _) => n.to_string(),
-                (None, Some(x)) => self.eval_string(x)?,
-                _ => {
-                    return Err(Event {
-                        name: "error.badfetch".into(),
-                        message: Some("<choice> without a target".into()),
-                    })
-                }
-            };
-            self.goto_uri(doc, choice, &target)
-        })();
-        if let Err(ev) = r {
-            let origin = self.ctx().dialog.as_ref().map(|d| d.id);
-            self.throw_from(ev, origin);
         }
     }
 }
