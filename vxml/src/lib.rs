@@ -14,7 +14,8 @@
 //!         match out {
 //!             Output::Fetch { id, request } => /* fetch (vxgate_vxml::fetch), then */
 //!                 s.handle_input(now, Input::Fetched { id, result }),
-//!             Output::Play { prompts, .. } => /* play; when done */ s.handle_input(now, Input::PlayDone),
+//!             Output::Play { prompts, .. } => /* play; at each PromptItem::Mark: Input::Mark { name };
+//!                 when done */ s.handle_input(now, Input::PlayDone),
 //!             Output::Collect { .. } => /* send each key as */ s.handle_input(now, Input::Dtmf('5')),
 //!             Output::Record { .. } | Output::Transfer { .. } => /* RecordDone / TransferResult */,
 //!             Output::Log { .. } | Output::StopPlay | Output::StopCollect | Output::Exit { .. } => {}

@@ -674,7 +674,6 @@ impl Session {
                         _ => {}
                     }
                 }
-                let _ = item;
                 self.run_filled(filled);
             }
         }

@@ -41,8 +41,13 @@ impl Marks {
         let mut at = Duration::ZERO;
         for p in prompts {
             match p {
-                PromptItem::Mark(name) => self.scheduled.push((now + at, name.clone())),
-                PromptItem::Break(d) => at += *d,
+                PromptItem::Mark(name) => {
+                    // A mark behind absurdly long breaks is never reached.
+                    if let Some(t) = now.checked_add(at) {
+                        self.scheduled.push((t, name.clone()));
+                    }
+                }
+                PromptItem::Break(d) => at = at.saturating_add(*d),
                 PromptItem::Text(_) | PromptItem::Audio { .. } => break,
             }
         }
