@@ -299,3 +299,20 @@ fn application_root_document_scope_form_is_active_in_a_leaf() {
         "the loaded root is not fetched again"
     );
 }
+
+#[test]
+fn fragment_in_an_application_root_handler_names_a_root_dialog() {
+    // RFC 3986 §4.4: "#home" in the root document refers to the root's own dialog, even while a leaf runs. The
+    // root is not initialised again (2.0 §1.5.2): its variable keeps the value the leaf gave it.
+    let root = doc(r##"<var name="n" expr="0"/>
+      <catch event="go.home"><goto next="#home"/></catch>
+      <form id="home"><block><if cond="n == 5"><prompt>pass</prompt><else/><prompt>fail root reinitialised</prompt></if></block></form>"##);
+    let leaf = doc(
+        r##"<form><block><assign name="application.n" expr="5"/><throw event="go.home"/></block></form>
+      <form id="home"><block><prompt>fail leaf home</prompt></block></form>"##,
+    )
+    .replace("<vxml ", "<vxml application=\"root.vxml\" ");
+    let mut d = Driver::new(&[("http://h/leaf.vxml", leaf), ("http://h/root.vxml", root)]);
+    d.pump(false);
+    said_pass(&d);
+}
