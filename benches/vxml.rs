@@ -3,7 +3,12 @@
 //!
 //! - `vxml/page_on_live_session`: the steady state of a call: the caller's digits are submitted, the IVR service
 //!   answers with the next page, the session parses and runs it until it plays its prompt and listens again.
+//! - `vxml/page_on_live_session_cached`: the same with the process-wide parsed-document cache on
+//!   (`vxgate_vxml::dom::cache`): the page's tree is shared, so a cycle is the run alone.
 //! - `vxml/new_session_first_page`: a new call: script runtime and context created, first page run to its prompt.
+//!
+//! `page_on_live_session` and `new_session_first_page` turn the document cache off, so they measure parsing and
+//! validation honestly on every page.
 //!
 //! Also prints pages/s per core and the memory an idle session (waiting for digits) holds: the script heap as
 //! QuickJS counts it, and the process RSS growth per session over 500 sessions.
@@ -74,43 +79,83 @@ fn rss_bytes() -> Option<u64> {
     Some(pages * 4096)
 }
 
-fn report() {
-    let now = Instant::now();
+/// Turns the process-wide parsed-document cache on (pages after the first are shared trees) or off (every page is
+/// parsed and validated, the cold figure).
+fn doc_cache(on: bool) {
+    vxgate_vxml::dom::cache::DocumentCache::global().set_enabled(on);
+}
+
+/// Nanoseconds this thread has run on a CPU (`/proc/thread-self/schedstat`): unlike wall time, it does not count the
+/// time other processes on a shared machine hold the core.
+fn cpu_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}
+
+/// Mean time of one page cycle on a live session: on-CPU time where the kernel reports it, else wall time.
+fn page_time(now: Instant) -> Duration {
     let mut s = new_session(now);
+    for _ in 0..200 {
+        cycle(&mut s, now);
+    }
     let n = 5_000;
-    let t = Instant::now();
+    let (t, c) = (Instant::now(), cpu_ns());
     for _ in 0..n {
         cycle(&mut s, now);
     }
-    let per = t.elapsed() / n;
+    match (c, cpu_ns()) {
+        (Some(a), Some(b)) => Duration::from_nanos(b.saturating_sub(a)) / n,
+        _ => t.elapsed() / n,
+    }
+}
+
+fn report() {
+    let now = Instant::now();
+    doc_cache(false);
+    let cold = page_time(now);
+    doc_cache(true);
+    let cached = page_time(now);
+    doc_cache(false);
     let t = Instant::now();
     for _ in 0..200 {
         black_box(new_session(now));
     }
     let per_new = t.elapsed() / 200;
+    // Both sets stay alive until both are measured, so the second does not reuse the first one's freed memory.
+    let (cold_set, heap, rss_cold) = idle_sessions(now);
+    doc_cache(true);
+    let (cached_set, _, rss_cached) = idle_sessions(now);
+    drop((cold_set, cached_set));
+    let rate = |d: Duration| (d.as_secs_f64() * 1e6, 1.0 / d.as_secs_f64());
+    let ((cold_us, cold_s), (cached_us, cached_s), (new_us, new_s)) =
+        (rate(cold), rate(cached), rate(per_new));
+    let kb = |b: Option<u64>| b.map_or("n/a".to_string(), |b| format!("{} KB", b / 1024));
+    eprintln!(
+        "vxml page ({} bytes) on a live session: cold parse + run {cold_us:.1} us/page ({cold_s:.0} pages/s/core), \
+         cached document + run {cached_us:.1} us/page ({cached_s:.0} pages/s/core); new session + first page (cold): \
+         {new_us:.1} us ({new_s:.0}/s); idle session: script heap {} KB, RSS growth per session {} (own documents), \
+         {} (shared cached documents)",
+        PAGE.len(),
+        heap / 1024,
+        kb(rss_cold),
+        kb(rss_cached),
+    );
+}
+
+/// 500 sessions waiting for digits, with their mean script heap and the process RSS growth per session.
+fn idle_sessions(now: Instant) -> (Vec<Session>, i64, Option<u64>) {
     let before = rss_bytes();
     let sessions: Vec<Session> = (0..500).map(|_| new_session(now)).collect();
     let after = rss_bytes();
     let heap = sessions.iter().map(|s| s.script_memory()).sum::<i64>() / sessions.len() as i64;
-    let rss = match (before, after) {
-        (Some(b), Some(a)) => format!("{} KB", a.saturating_sub(b) / 500 / 1024),
-        _ => "n/a".into(),
-    };
-    eprintln!(
-        "vxml page ({} bytes) on a live session: {:.1} us/page, {:.0} pages/s/core; new session + first page: {:.1} us \
-         ({:.0}/s); idle session: script heap {} KB, RSS growth {rss}/session",
-        PAGE.len(),
-        per.as_secs_f64() * 1e6,
-        1.0 / per.as_secs_f64(),
-        per_new.as_secs_f64() * 1e6,
-        1.0 / per_new.as_secs_f64(),
-        heap / 1024,
-    );
-    drop(sessions);
+    let rss = before
+        .zip(after)
+        .map(|(b, a)| a.saturating_sub(b) / sessions.len() as u64);
+    (sessions, heap, rss)
 }
-
 /// `VXML_BENCH_CYCLES=N`: run N page cycles and exit, without criterion (for `valgrind --tool=callgrind`, whose
-/// instruction counts are a noise-free comparison on a shared machine).
+/// instruction counts are a noise-free comparison on a shared machine); cold parses unless `VXML_BENCH_CACHED` is
+/// set.
 fn cycles_only() -> bool {
     let Some(n) = std::env::var("VXML_BENCH_CYCLES")
         .ok()
@@ -118,6 +163,7 @@ fn cycles_only() -> bool {
     else {
         return false;
     };
+    doc_cache(std::env::var_os("VXML_BENCH_CACHED").is_some());
     let now = Instant::now();
     let mut s = new_session(now);
     for _ in 0..n {
@@ -155,7 +201,13 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("vxml");
     g.measurement_time(Duration::from_secs(3));
     let mut s = new_session(now);
+    doc_cache(false);
     g.bench_function("page_on_live_session", |b| b.iter(|| cycle(&mut s, now)));
+    doc_cache(true);
+    g.bench_function("page_on_live_session_cached", |b| {
+        b.iter(|| cycle(&mut s, now))
+    });
+    doc_cache(false);
     g.bench_function("new_session_first_page", |b| {
         b.iter(|| black_box(new_session(now)))
     });

@@ -5,6 +5,8 @@
 //! the schema checks of [`crate::validate`] run once when a document arrives; a document that fails either is
 //! reported as `error.badfetch` in the document that asked for it (VoiceXML 2.0 §5.2.6).
 
+pub mod cache;
+
 use std::fmt;
 
 use quick_xml::events::Event;
@@ -541,9 +543,10 @@ impl Document {
 
     /// An attribute's value.
     pub fn attr(&self, id: NodeId, key: &str) -> Option<&str> {
+        // Lengths first: most keys are told apart without looking at their bytes.
         self.attr_spans(id)
             .iter()
-            .find(|(k, _)| self.str(*k) == key)
+            .find(|(k, _)| k.len as usize == key.len() && self.str(*k) == key)
             .map(|(_, v)| self.str(*v))
     }
 

@@ -41,7 +41,7 @@ impl Session {
                 Err(e) => self.fetch_failed(e, "document"),
                 Ok(resp) => match self.parse_document(resp) {
                     Err(msg) => self.badfetch(msg),
-                    Ok(doc) => self.start_document(Arc::new(doc), fragment, sub, submit),
+                    Ok(doc) => self.start_document(doc, fragment, sub, submit),
                 },
             },
             FetchPurpose::AppRoot {
@@ -52,7 +52,7 @@ impl Session {
                 Err(e) => self.fetch_failed(e, "application root"),
                 Ok(resp) => match self.parse_document(resp) {
                     Err(msg) => self.badfetch(msg),
-                    Ok(root) => self.install(leaf, Some(Arc::new(root)), fragment, sub),
+                    Ok(root) => self.install(leaf, Some(root), fragment, sub),
                 },
             },
             FetchPurpose::Script => match result {
@@ -91,7 +91,9 @@ impl Session {
         self.throw_event("error.badfetch", Some(msg));
     }
 
-    fn parse_document(&self, resp: FetchResponse) -> Result<Document, String> {
+    /// The fetched document as a valid tree: shared from the process-wide cache when this URL had exactly these
+    /// bytes before ([`crate::dom::cache`]), else parsed, validated and cached.
+    fn parse_document(&self, resp: FetchResponse) -> Result<Arc<Document>, String> {
         if resp.body.len() > self.cfg.max_document_bytes {
             return Err(format!(
                 "{}: document is {} bytes, larger than the limit of {}",
@@ -101,11 +103,15 @@ impl Session {
             ));
         }
         let url = strip_fragment(&resp.url).to_string();
+        let cache = crate::dom::cache::DocumentCache::global();
+        if let Some(doc) = cache.lookup(&url, &resp.body) {
+            return Ok(doc);
+        }
         let text = String::from_utf8(resp.body)
             .map_err(|e| format!("{url}: document is not utf-8: {e}"))?;
         let doc = Document::parse(&url, text).map_err(|e| format!("bad document {e}"))?;
         crate::validate::validate(&doc).map_err(|e| format!("invalid document {e}"))?;
-        Ok(doc)
+        Ok(cache.store(doc))
     }
 
     /// A fetched, valid document: sort out its application root, then initialise and run it.
