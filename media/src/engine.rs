@@ -9,8 +9,8 @@
 //!   runtime that owns its calls outright (no locks, no task per call). A call is pinned to the least loaded
 //!   scheduler when it opens. The scheduler wakes on a fine grid (1 ms by default, a periodic `timerfd`) and on
 //!   commands from the handles, and nothing else: no packet wakes it.
-//! - **Receiving.** All sockets of a scheduler sit in one level-triggered epoll set. At each tick the scheduler
-//!   asks it (one `epoll_wait`, no waiting) which sockets hold data and reads each such socket's queue with one
+//! - **Receiving.** All sockets of a scheduler sit in one edge-triggered epoll set. At each tick the scheduler
+//!   asks it (one `epoll_wait`, no waiting) which sockets received data and reads each such socket's queue with one
 //!   `recvmmsg` of up to 16 datagrams — one syscall per ready socket, none per empty one, and no wake-up per
 //!   packet. Since a datagram is handled up to one tick after it arrived, every datagram carries the kernel's
 //!   arrival time (`SO_TIMESTAMPNS`), and that, not the time of the tick, is the `now` the RTP session (jitter),
@@ -22,7 +22,8 @@
 //!   the same millisecond; the same visit runs the call's RTCP and DTMF timers. Each call sends from its own
 //!   socket (its SDP port, which symmetric-RTP peers expect), so `sendmmsg`, which batches datagrams of one
 //!   socket, has nothing to batch; instead the tick's datagrams, from all the sockets, go to the kernel in one
-//!   io_uring submission (`sendmsg` entries with `MSG_DONTWAIT`, all completed within that one syscall). Where
+//!   io_uring submission (`send` entries with the destination address and `MSG_DONTWAIT`, all completed within
+//!   that one syscall; the sockets are registered with the ring so no send looks its descriptor up). Where
 //!   io_uring is not available (old kernel, seccomp) or [`EngineConfig::io_uring`] is off, each datagram is one
 //!   non-blocking `sendto`.
 //! - **No allocation per packet.** Frames and datagrams are built in fixed buffers; receive and send buffers are

@@ -45,6 +45,9 @@ pub(crate) struct OpenCall {
 pub(crate) struct CallIo {
     pub rtp: UdpSocket,
     pub rtcp: Option<UdpSocket>,
+    /// The sockets' indexes in the send queue's registered-file table, if registered.
+    pub rtp_fixed: Option<u32>,
+    pub rtcp_fixed: Option<u32>,
     /// Holds the ports until the sockets above are closed; declared last so it drops last.
     pub _lease: PortLease,
 }
@@ -273,12 +276,12 @@ impl Call {
 
     /// Hands one datagram to the scheduler's send queue, from the RTP socket or (`rtcp`) the RTCP one.
     fn send_to(&mut self, link: &mut Link<'_>, rtcp: bool, buf: &[u8], to: SocketAddr) {
-        let sock = if rtcp {
-            link.io.rtcp.as_ref().unwrap_or(&link.io.rtp)
-        } else {
-            &link.io.rtp
+        let io = link.io;
+        let (sock, fixed) = match (rtcp, io.rtcp.as_ref()) {
+            (true, Some(s)) => (s, io.rtcp_fixed),
+            _ => (&io.rtp, io.rtp_fixed),
         };
-        if let Err(e) = link.out.send(sock, link.token, buf, to) {
+        if let Err(e) = link.out.send(sock, fixed, link.token, buf, to) {
             self.send_failed(&e);
         }
     }

@@ -8,10 +8,14 @@
 //! arrival (interarrival jitter, DTMF timeouts, the audio tap's times), so the arrival time is the kernel's
 //! timestamp of the datagram, not the time the scheduler looked.
 //!
-//! Per-call isolation: each socket keeps its own kernel queue (a flood fills only its own receive buffer), the
-//! epoll set is level-triggered and each socket is read at most [`MAX_BATCHES_PER_TICK`] × [`BATCH`] datagrams
-//! per tick, so a flooded socket cannot hold the scheduler away from the others; what it does not read this tick
-//! stays queued (or is dropped by the kernel at that socket alone).
+//! The epoll set is edge-triggered: a socket is reported once per arrival, not again at every tick while it holds
+//! data, so the scheduler reads a socket until `recvmmsg` returns less than a full batch (the queue is empty), and
+//! a socket it stops reading earlier is its to revisit.
+//!
+//! Per-call isolation: each socket keeps its own kernel queue (a flood fills only its own receive buffer), and
+//! each socket is read at most [`MAX_BATCHES_PER_TICK`] × [`BATCH`] datagrams per tick, so a flooded socket
+//! cannot hold the scheduler away from the others; what it does not read this tick stays queued for the next
+//! (or is dropped by the kernel at that socket alone).
 //!
 //! This module (with [`super::uring`]) holds the engine's only `unsafe` code: the `recvmmsg` call and the reading
 //! of the socket addresses and control messages the kernel wrote.
@@ -48,7 +52,7 @@ pub(crate) fn enable_timestamps(fd: &impl AsRawFd) -> io::Result<()> {
     .map_err(io::Error::from)
 }
 
-/// A level-triggered epoll set: the sockets of one scheduler's calls, each with a 64-bit token.
+/// An edge-triggered epoll set: the sockets of one scheduler's calls, each with a 64-bit token.
 pub(crate) struct Poller {
     epfd: OwnedFd,
     events: Vec<EpollEvent>,
@@ -65,9 +69,10 @@ impl Poller {
         })
     }
 
-    /// Watches `fd` for input; `token` comes back with its readiness.
+    /// Watches `fd` for input; `token` comes back each time data arrives (the reader must drain the socket, or
+    /// remember to come back: data already queued is not reported again).
     pub(crate) fn add(&mut self, fd: RawFd, token: u64) -> io::Result<()> {
-        let mut ev = EpollEvent::new(EpollFlags::EPOLLIN, token);
+        let mut ev = EpollEvent::new(EpollFlags::EPOLLIN | EpollFlags::EPOLLET, token);
         epoll::epoll_ctl(self.epfd.as_raw_fd(), EpollOp::EpollCtlAdd, fd, &mut ev)
             .map_err(io::Error::from)?;
         // One slot per watched socket, so one `epoll_wait` reports every ready socket (grown here, not per packet).
@@ -82,7 +87,7 @@ impl Poller {
         }
     }
 
-    /// The tokens of the sockets that hold data (or an error) now, without waiting.
+    /// The tokens of the sockets that received data (or an error) since they were last reported, without waiting.
     pub(crate) fn ready(&mut self) -> impl Iterator<Item = u64> + '_ {
         let n = if self.events.is_empty() {
             0
@@ -282,11 +287,12 @@ mod tests {
             assert!(stamp >= before - Duration::from_secs(1));
         }
         assert!(b.get(BATCH).is_none());
-        // Level-triggered: the rest is still reported.
-        assert_eq!(poller.ready().count(), 1);
+        // Edge-triggered: the rest is not reported again until something new arrives.
+        assert_eq!(poller.ready().count(), 0);
         assert_eq!(b.recv(rx.as_raw_fd()).unwrap(), 3);
         assert_eq!(b.recv(rx.as_raw_fd()).unwrap(), 0);
-        assert_eq!(poller.ready().count(), 0);
+        tx.send_to(b"new", to).unwrap();
+        assert_eq!(poller.ready().collect::<Vec<_>>(), vec![77]);
         poller.remove(rx.as_raw_fd());
     }
 

@@ -120,6 +120,9 @@ struct Scheduler {
     out: Outbox,
     /// `now` of the previous wake-up: arrival times are never put before it, so a call's clock never runs back.
     last_wake: Instant,
+    /// Sockets that still held data when their read budget for the tick ran out (read first next tick).
+    backlog: Vec<u64>,
+    backlog_next: Vec<u64>,
 }
 
 impl Scheduler {
@@ -147,6 +150,8 @@ impl Scheduler {
             batch: RecvBatch::new(),
             out,
             last_wake: epoch,
+            backlog: Vec::new(),
+            backlog_next: Vec::new(),
         }
     }
 
@@ -215,9 +220,12 @@ impl Scheduler {
             poller,
             batch,
             entries,
+            backlog,
+            backlog_next,
             ..
         } = self;
-        for t in poller.ready() {
+        // Sockets left with data last tick (edge-triggered: they will not be reported again), then the ready ones.
+        for t in backlog.drain(..).chain(poller.ready()) {
             let (idx, gen, rtcp) = untoken(t);
             let Some(Some(e)) = entries.get_mut(idx) else {
                 continue;
@@ -230,11 +238,12 @@ impl Scheduler {
                 (true, Some(s)) => s.as_raw_fd(),
                 (true, None) => continue,
             };
+            let mut drained = false;
             for _ in 0..MAX_BATCHES_PER_TICK {
                 let n = match batch.recv(fd) {
                     Ok(n) => n,
                     Err(err) => {
-                        // Unconnected UDP sockets rarely fail on receive; the error is consumed by reading it.
+                        // Unconnected UDP sockets rarely fail on receive; reading the error clears it.
                         tracing::debug!(call = e.call.id, error = %err, "media receive error");
                         break;
                     }
@@ -249,10 +258,15 @@ impl Scheduler {
                     }
                 }
                 if n < BATCH {
+                    drained = true;
                     break;
                 }
             }
+            if !drained {
+                backlog_next.push(t);
+            }
         }
+        std::mem::swap(backlog, backlog_next);
     }
 
     /// Submits the queued datagrams; refusals go to their calls.
@@ -351,9 +365,13 @@ impl Scheduler {
             .unwrap_or(base);
         let call = Call::new(&open, now, self.tick_at(first));
         let id = open.id;
+        let rtp_fixed = self.out.register(&rtp);
+        let rtcp_fixed = rtcp.as_ref().and_then(|s| self.out.register(s));
         let io = CallIo {
             rtp,
             rtcp,
+            rtp_fixed,
+            rtcp_fixed,
             _lease: open.lease,
         };
         let idx = match self.free.pop() {
@@ -386,6 +404,8 @@ impl Scheduler {
             for fd in watched {
                 self.poller.remove(fd);
             }
+            self.out.unregister(io.rtp_fixed);
+            self.out.unregister(io.rtcp_fixed);
             self.free.push(idx);
             self.load.fetch_sub(1, Ordering::Relaxed);
             return;
@@ -414,6 +434,9 @@ impl Scheduler {
         if let Some(s) = e.io.rtcp.as_ref() {
             self.poller.remove(s.as_raw_fd());
         }
+        // The ring holds its own reference to a registered socket: released here, the socket closes with `e`.
+        self.out.unregister(e.io.rtp_fixed);
+        self.out.unregister(e.io.rtcp_fixed);
         self.free.push(idx);
         self.load.fetch_sub(1, Ordering::Relaxed);
         tracing::debug!(call = id, "media session closed");

@@ -38,6 +38,7 @@ impl Outbox {
     pub(crate) fn send(
         &mut self,
         sock: &UdpSocket,
+        fixed: Option<u32>,
         token: u64,
         data: &[u8],
         to: SocketAddr,
@@ -51,11 +52,26 @@ impl Outbox {
                     // Failures of the datagrams sent early stay queued in `u` for the next `flush`.
                     if let Err(e) = u.submit() {
                         self.fall_back(e);
-                        return self.send(sock, token, data, to);
+                        return self.send(sock, fixed, token, data, to);
                     }
                 }
-                u.push(sock, token, data, to)
+                u.push(sock, fixed, token, data, to)
             }
+        }
+    }
+
+    /// Registers `sock` for faster sends (io_uring's file table); the index goes with every send from it.
+    pub(crate) fn register(&mut self, sock: &UdpSocket) -> Option<u32> {
+        match self {
+            Outbox::Direct => None,
+            Outbox::Uring(u) => u.register(sock),
+        }
+    }
+
+    /// Releases a registration (after the flush that sent the socket's last datagram, before it closes).
+    pub(crate) fn unregister(&mut self, fixed: Option<u32>) {
+        if let (Outbox::Uring(u), Some(i)) = (self, fixed) {
+            u.unregister(i);
         }
     }
 
