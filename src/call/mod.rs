@@ -21,6 +21,7 @@ use crate::config::GatewayConfig;
 use crate::dialpeer::{ConnGuard, ServiceKind};
 use crate::service::survivability::{self, Forwarded};
 use crate::service::{self, ServiceCtx, ServiceEnd};
+use crate::sip::ack_gate::AnswerMark;
 use crate::sip::identity::CallIdentity;
 use crate::sip::sdp::{self, Negotiated};
 
@@ -42,6 +43,8 @@ pub struct CallSetup {
     pub negotiated: Negotiated,
     /// The INVITE had no SDP: the 200 carries our offer and the ACK must carry the answer.
     pub delayed_offer: bool,
+    /// Marked before the 2xx goes out: in-dialog requests then wait for the ACK (`crate::sip::ack_gate`).
+    pub answer_mark: AnswerMark,
 }
 
 fn sdp_headers() -> Vec<Header> {
@@ -83,6 +86,7 @@ async fn run_inner(
         guard,
         mut negotiated,
         delayed_offer,
+        answer_mark,
     } = setup;
     let peer = guard.peer().clone();
     info!(
@@ -121,6 +125,7 @@ async fn run_inner(
                     local,
                     &identity,
                     &env.config.services.survivability,
+                    &answer_mark,
                 )
                 .await
             }
@@ -170,6 +175,7 @@ async fn run_inner(
     let session_id = u64::from(rand::random::<u32>());
     let mut sdp_version = 1u64;
     let answer = sdp::answer(&negotiated, media.local_addr(), session_id, sdp_version);
+    answer_mark.answered();
     if let Err(e) = dialog.accept(Some(sdp_headers()), Some(answer)) {
         warn!(error = %e, "could not answer");
         media.close();

@@ -22,6 +22,7 @@ use rsipstack::transport::SipAddr;
 use tracing::{debug, info, warn};
 
 use crate::config::SurvivabilityDestination;
+use crate::sip::ack_gate::AnswerMark;
 use crate::sip::CallIdentity;
 
 /// How forwarding ended.
@@ -60,6 +61,7 @@ pub async fn forward(
     local: SocketAddr,
     identity: &CallIdentity,
     dests: &[SurvivabilityDestination],
+    answer_mark: &AnswerMark,
 ) -> Forwarded {
     let invite = caller.initial_request();
     let headers = identity_headers(&invite);
@@ -74,6 +76,7 @@ pub async fn forward(
         );
         match attempt(caller_states, dialogs, local, identity, d, &offer, &headers).await {
             Attempt::Connected(out, out_states, answer) => {
+                answer_mark.answered();
                 return bridge(caller, caller_states, *out, out_states, dialogs, answer, d).await;
             }
             Attempt::TryNext(why) => {

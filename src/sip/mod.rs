@@ -4,6 +4,7 @@
 //! what to answer: dial-peer selection, toll-fraud protection, SDP offer/answer, call identity, and the per-call
 //! dialog events the call task acts on.
 
+pub mod ack_gate;
 pub mod cause;
 pub mod guid;
 pub mod identity;

@@ -7,7 +7,9 @@
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
+use rsipstack::dialog::dialog::{Dialog, DialogState};
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::platform::CancellationToken;
 use rsipstack::sip::prelude::HeadersExt;
@@ -19,6 +21,7 @@ use rsipstack::EndpointBuilder;
 use thiserror::Error;
 use tracing::{debug, info, warn};
 
+use super::ack_gate::{AckGates, GateWait, Phase};
 use super::identity::CallIdentity;
 use super::screen::ScreenedUdp;
 use super::sdp;
@@ -92,6 +95,7 @@ struct Ctx {
     env: Arc<CallEnv>,
     udp: Option<SocketAddr>,
     tcp: Option<SocketAddr>,
+    acks: AckGates,
 }
 
 /// Starts the listeners of `config.sip` and serves calls with `env` until shut down.
@@ -159,6 +163,7 @@ pub async fn start(config: Arc<GatewayConfig>, env: Arc<CallEnv>) -> Result<SipS
         env,
         udp,
         tcp,
+        acks: AckGates::default(),
     });
     let inner = endpoint.inner.clone();
     tokio::spawn(async move {
@@ -226,6 +231,9 @@ async fn on_transaction(ctx: Arc<Ctx>, mut tx: Transaction) {
     if has_to_tag(&tx) {
         match ctx.dialogs.match_dialog(&tx) {
             Some(mut dialog) => {
+                if !in_dialog_turn(&ctx, &dialog, &mut tx).await {
+                    return;
+                }
                 if let Err(e) = dialog.handle(&mut tx).await {
                     debug!(error = %e, %method, "in-dialog request");
                 }
@@ -254,6 +262,62 @@ async fn on_transaction(ctx: Arc<Ctx>, mut tx: Transaction) {
         | Method::Notify => reply(&mut tx, 481, vec![]).await,
         // RFC 3261 §8.2.1: a method we understand but do not support.
         _ => reply(&mut tx, 405, vec![Header::Allow(ALLOW.into())]).await,
+    }
+}
+
+/// Longest wait of an in-dialog request for the ACK of the initial 2xx: Timer H (64*T1, RFC 3261 §17.2.1) ends the
+/// INVITE server transaction by then, with a margin.
+const ACK_WAIT: Duration = Duration::from_secs(34);
+
+/// RFC 3261 §17.2.1: the server transaction sends 100 Trying when the TU will not answer an INVITE within 200 ms.
+const TRYING_AFTER: Duration = Duration::from_millis(200);
+
+/// Whether an in-dialog request may go to rsipstack's dialog now; if not, it has been answered here.
+///
+/// While the initial INVITE transaction is still driven (see [`super::ack_gate`]):
+/// - 2xx sent, ACK not yet processed: wait for the transaction, so a re-INVITE sent right after the ACK is handled
+///   after it, in the order the UAC sent them;
+/// - no final response sent yet: RFC 3261 §14.2, "A UAS that receives a second INVITE before it sends the final
+///   response to a first INVITE with a lower CSeq sequence number on the same dialog MUST return a 500 (Server
+///   Internal Error) response to the second INVITE and MUST include a Retry-After header field with a randomly chosen
+///   value of between 0 and 10 seconds." Other requests of an early dialog get the same (the gateway does not take
+///   early-dialog UPDATE or INFO); rsipstack would take a re-INVITE for the initial INVITE and never answer either.
+async fn in_dialog_turn(ctx: &Ctx, dialog: &Dialog, tx: &mut Transaction) -> bool {
+    let method = tx.original.method;
+    if matches!(
+        method,
+        Method::Ack | Method::Bye | Method::Cancel | Method::PRack
+    ) {
+        return true;
+    }
+    let id = dialog.id();
+    match ctx.acks.phase(&id) {
+        Phase::Done => true,
+        Phase::Pending => {
+            let secs = rand::random_range(0..=10u32);
+            debug!(%method, dialog = %id, "in-dialog request before our final response: 500, retry after {secs} s");
+            reply(tx, 500, vec![Header::RetryAfter(secs.to_string().into())]).await;
+            false
+        }
+        Phase::Answered => {
+            debug!(%method, dialog = %id, "in-dialog request before the ack of the initial 2xx; waiting for it");
+            let mut waited = ctx.acks.wait(&id, TRYING_AFTER).await;
+            if waited == GateWait::TimedOut {
+                if method == Method::Invite {
+                    tx.send_trying().await.ok();
+                }
+                waited = ctx.acks.wait(&id, ACK_WAIT - TRYING_AFTER).await;
+            }
+            match (waited, dialog.state()) {
+                (GateWait::Passed, DialogState::Confirmed(..)) => true,
+                (_, state) => {
+                    // The ACK never came (Timer H ended the session) or the dialog ended meanwhile.
+                    info!(%method, dialog = %id, %state, "in-dialog request on a dialog that never confirmed: 481");
+                    reply(tx, 481, vec![]).await;
+                    false
+                }
+            }
+        }
     }
 }
 
@@ -320,19 +384,23 @@ async fn on_invite(ctx: Arc<Ctx>, mut tx: Transaction) {
             return reply(&mut tx, 500, vec![]).await;
         }
     };
+    let gate = ctx.acks.hold(dialog.id());
     let setup = CallSetup {
         identity,
         guard,
         negotiated,
         delayed_offer,
+        answer_mark: gate.answer_mark(),
     };
     let call_dialog = dialog.clone();
     let dialogs = ctx.dialogs.clone();
     let env = ctx.env.clone();
     tokio::spawn(call::run(setup, call_dialog, state_rx, dialogs, env));
-    // Drives the INVITE server transaction: 100 Trying, our final response, ACK or CANCEL (→ 487).
+    // Drives the INVITE server transaction: 100 Trying, our final response, ACK or CANCEL (→ 487). In-dialog requests
+    // that arrive meanwhile wait for it (`in_dialog_turn`); the gate is held before the call task can answer.
     let mut dialog = dialog;
     if let Err(e) = dialog.handle(&mut tx).await {
         debug!(error = %e, "invite transaction");
     }
+    drop(gate);
 }

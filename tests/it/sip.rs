@@ -201,6 +201,40 @@ fn reinvite_moves_media_and_holds_without_dropping_the_call() {
 }
 
 #[test]
+fn reinvite_right_after_the_ack_is_answered() {
+    // Regression: a re-INVITE that overtook the ACK inside the gateway was never answered (408 at the UAC); before
+    // the fix about 1 call in 400 of this scenario failed so, hence many calls at a high rate.
+    require_sipp!();
+    let gw = Gateway::start("", "");
+    assert_sipp_ok(
+        &sipp(
+            &gw,
+            "reinvite_after_ack.xml",
+            "91919191",
+            &["-m", "200", "-r", "100", "-l", "100"],
+        ),
+        "re-invite right after ack",
+    );
+    let log = gw.stop();
+    assert_eq!(
+        log.matches("re-invite: media updated").count(),
+        200,
+        "{log}"
+    );
+}
+
+#[test]
+fn reinvite_before_the_final_response_is_500_with_retry_after() {
+    require_sipp!();
+    let peers = "[[dial_peer]]\ntag = 9191\nservice = \"ringtone\"\nincoming_called_number = \"91919191\"\nanswer_delay_ms = 1000\n";
+    let gw = Gateway::start("", peers);
+    assert_sipp_ok(
+        &sipp(&gw, "reinvite_early.xml", "91919191", &["-m", "1"]),
+        "re-invite in the early dialog",
+    );
+}
+
+#[test]
 fn garbage_datagrams_do_not_crash_the_gateway() {
     require_sipp!();
     let gw = Gateway::start("", "");

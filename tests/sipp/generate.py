@@ -145,7 +145,6 @@ files["reinvite.xml"] = f"""{HEAD}<!-- re-INVITE: after the call is up the call 
 {answered()}  <send>
 {ack()}
   </send>
-  <pause milliseconds="300"/>
   <send retrans="500">
 {reinv}
   </send>
@@ -160,6 +159,71 @@ files["reinvite.xml"] = f"""{HEAD}<!-- re-INVITE: after the call is up the call 
   </send>
   <pause milliseconds="300"/>
 {bye()}  <Reference variables="m,d,d2"/>
+</scenario>
+"""
+move = invite(cseq="2", port="[media_port+2]", branch="[branch]", to="[last_To:]", guid=False, direction="      a=sendrecv\n")
+files["reinvite_after_ack.xml"] = f"""{HEAD}<!-- A re-INVITE sent in the same instant as the ACK of the initial 2xx, then the BYE right after the re-INVITE's
+     ACK: no pause anywhere. The UAC may do this (RFC 3261 14.1: no INVITE transaction is in progress once it sent the
+     ACK); the gateway must answer the re-INVITE after it processed the ACK (regression test of the re-INVITE that
+     overtook the ACK and was never answered, src/sip/ack_gate.rs). Run with many calls at a rate. -->
+<scenario name="vxgate re-invite right after ack">
+  <send retrans="500">
+{invite()}
+  </send>
+{answered()}  <send>
+{ack()}
+  </send>
+  <send retrans="500">
+{move}
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="200">
+    <action>
+      <ereg regexp="a=sendrecv" search_in="body" check_it="true" assign_to="d2"/>
+    </action>
+  </recv>
+  <send>
+{ack(cseq="2")}
+  </send>
+{bye()}  <Reference variables="m,d,d2"/>
+</scenario>
+"""
+early = invite(cseq="2", branch="z9hG4bK-[pid]-[call_number]-early", to="[last_To:]", guid=False)
+files["reinvite_early.xml"] = f"""{HEAD}<!-- A re-INVITE in the early dialog, before the gateway sent its final response to the INVITE (it answers after
+     answer_delay_ms): RFC 3261 14.2, 500 Server Internal Error with a Retry-After of 0 to 10 seconds. The ACK of
+     that 500 shares the re-INVITE's branch (17.1.1.3). The initial INVITE is then answered and the call goes on. -->
+<scenario name="vxgate re-invite before the final response">
+  <send retrans="500">
+{invite()}
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="180"/>
+  <send retrans="500">
+{early}
+  </send>
+  <recv response="500">
+    <action>
+      <ereg regexp="^([0-9]|10)$" search_in="hdr" header="Retry-After: " check_it="true" assign_to="ra"/>
+    </action>
+  </recv>
+  <send>
+    <![CDATA[
+      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-[pid]-[call_number]-early
+      From: "cvp" <sip:4085550123@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      [last_To:]
+      Call-ID: [call_id]
+      CSeq: 2 ACK
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200"/>
+  <send>
+{ack()}
+  </send>
+{bye()}  <Reference variables="ra"/>
 </scenario>
 """
 files["options.xml"] = f"""{HEAD}<!-- OPTIONS ping (a call server or proxy checking the gateway): 200 OK with Allow and Accept. -->
