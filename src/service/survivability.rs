@@ -3,8 +3,10 @@
 //! none of them takes it.
 //!
 //! Each attempt is a new outbound INVITE (rsipstack client transaction and dialog) carrying the caller's SDP offer;
-//! the first 2xx answer is relayed to the caller with the call server's SDP, so media flows caller ↔ call server
-//! directly and this gateway stays in the signalling path only. BYE is relayed in both directions. A destination
+//! its 180/183 (with the call server's SDP: early media) and the first 2xx answer are relayed to the caller, so media
+//! flows caller ↔ call server directly and this gateway stays in the signalling path only. On the bridged call, BYE
+//! and re-INVITE (with an offer; its answer comes back) are relayed in both directions, one re-INVITE at a time:
+//! one colliding with a relay in flight gets 491 or 500 + Retry-After (RFC 3261 §14.2). A destination
 //! that gives no final answer within its timeout is CANCELled (RFC 3261 §9.1); a 5xx or 408 moves to the next one.
 //! Any other final answer (4xx, 6xx) is the callee's decision and goes back to the caller as is. A CANCEL from the
 //! caller while a destination is being tried CANCELs the outbound leg; rsipstack answers the caller's INVITE with
@@ -13,11 +15,11 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use rsipstack::dialog::dialog::{DialogState, DialogStateReceiver};
+use rsipstack::dialog::dialog::{DialogState, DialogStateReceiver, TransactionHandle};
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::dialog::invitation::InviteOption;
 use rsipstack::dialog::invite_dialog::InviteDialog;
-use rsipstack::sip::{Header, StatusCode, Transport};
+use rsipstack::sip::{Header, Method, Request, Response, StatusCode, Transport};
 use rsipstack::transport::SipAddr;
 use tracing::{debug, info, warn};
 
@@ -74,7 +76,18 @@ pub async fn forward(
             "survivability: forwarding to call server {}",
             d.address
         );
-        match attempt(caller_states, dialogs, local, identity, d, &offer, &headers).await {
+        match attempt(
+            caller,
+            caller_states,
+            dialogs,
+            local,
+            identity,
+            d,
+            &offer,
+            &headers,
+        )
+        .await
+        {
             Attempt::Connected(out, out_states, answer) => {
                 answer_mark.answered();
                 return bridge(caller, caller_states, *out, out_states, dialogs, answer, d).await;
@@ -93,7 +106,9 @@ pub async fn forward(
     Forwarded::AllFailed
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn attempt(
+    caller: &InviteDialog,
     caller_states: &mut DialogStateReceiver,
     dialogs: &Arc<DialogLayer>,
     local: SocketAddr,
@@ -136,10 +151,16 @@ async fn attempt(
     tokio::pin!(handle);
     let deadline = tokio::time::sleep(d.timeout);
     tokio::pin!(deadline);
+    let mut out_open = true;
     let result = loop {
         tokio::select! {
             r = &mut handle => break Some(r),
             _ = &mut deadline => break None,
+            st = out_states.recv(), if out_open => match st {
+                Some(DialogState::Early(_, resp)) => relay_provisional(caller, &resp, d),
+                Some(_) => {}
+                None => out_open = false,
+            },
             st = caller_states.recv() => match st {
                 None | Some(DialogState::Terminated(..)) => {
                     info!(destination = %d.address, "survivability: caller cancelled; cancelling the outbound leg");
@@ -187,6 +208,43 @@ async fn attempt(
     }
 }
 
+/// Relays a provisional response of the call server to the caller: 180 as ringing, 183 (or any 1xx with a body) as
+/// session progress with the call server's SDP, so the caller hears the far end's early media (ringback,
+/// announcements) straight from it. 100 Trying is hop-by-hop and stays here.
+fn relay_provisional(caller: &InviteDialog, resp: &Response, d: &SurvivabilityDestination) {
+    let code = u16::from(resp.status_code.clone());
+    if code == 100 || !(101..200).contains(&code) {
+        return;
+    }
+    let has_sdp = !resp.body.iter().all(u8::is_ascii_whitespace);
+    let sent = if code == 183 || has_sdp {
+        let headers = has_sdp.then(sdp_headers);
+        caller.ringing(
+            headers,
+            Some(if has_sdp {
+                resp.body.clone()
+            } else {
+                Vec::new()
+            }),
+        )
+    } else {
+        caller.ringing(None, None)
+    };
+    match sent {
+        Ok(()) => info!(
+            destination = %d.address,
+            status = code,
+            early_media = has_sdp,
+            "survivability: call server sent {code}; relayed to the caller"
+        ),
+        Err(e) => debug!(error = %e, "survivability: cannot relay {code}"),
+    }
+}
+
+fn sdp_headers() -> Vec<Header> {
+    vec![Header::ContentType("application/sdp".into())]
+}
+
 /// The user part of a number or URI user, reduced to what is safe in a SIP URI.
 fn user_part(s: &str) -> String {
     let u: String = s
@@ -211,7 +269,103 @@ fn identity_headers(invite: &rsipstack::sip::Request) -> Vec<Header> {
         .collect()
 }
 
-/// Connects the caller to the answered outbound leg and relays BYE both ways.
+/// Which leg of a bridged call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Leg {
+    Caller,
+    CallServer,
+}
+
+/// Relays a re-INVITE (`req`, answered through `handle`) to `to`, and the far answer back: status, SDP and all.
+/// rsipstack ACKs the far 2xx itself, and the near ACK ends the near transaction.
+async fn relay_reinvite(to: InviteDialog, req: Request, handle: TransactionHandle, from: Leg) {
+    match to
+        .reinvite(Some(sdp_headers()), Some(req.body.clone()))
+        .await
+    {
+        Ok(Some(resp)) => {
+            let code = resp.status_code.clone();
+            info!(
+                from = ?from,
+                status = u16::from(code.clone()),
+                "survivability: re-invite relayed to the other leg; its answer relayed back"
+            );
+            let has_sdp = !resp.body.is_empty();
+            handle
+                .respond(
+                    code,
+                    has_sdp.then(sdp_headers),
+                    has_sdp.then_some(resp.body),
+                )
+                .await
+                .ok();
+        }
+        Ok(None) => {
+            handle
+                .reply(StatusCode::CallTransactionDoesNotExist)
+                .await
+                .ok();
+        }
+        Err(e) => {
+            warn!(from = ?from, error = %e, "survivability: relayed re-invite failed");
+            handle.reply(StatusCode::ServerInternalError).await.ok();
+        }
+    }
+}
+
+/// An in-dialog request from leg `from` of a bridged call: a re-INVITE with an offer goes to the other leg `to`
+/// (spawned; `done` hears when it is over) unless one is in flight; everything else is answered here.
+async fn on_request(
+    req: Request,
+    handle: TransactionHandle,
+    from: Leg,
+    to: &InviteDialog,
+    in_flight: &mut Option<Leg>,
+    done: &tokio::sync::mpsc::UnboundedSender<Leg>,
+) {
+    if req.method != Method::Invite {
+        // UPDATE (RFC 3311) is not relayed; a session refresh without a body is harmless to accept.
+        let code = if req.body.is_empty() {
+            StatusCode::OK
+        } else {
+            StatusCode::NotAcceptableHere
+        };
+        handle.reply(code).await.ok();
+        return;
+    }
+    match *in_flight {
+        // RFC 3261 §14.2: "A UAS that receives an INVITE on a dialog while an INVITE it had sent on that dialog is
+        // in progress MUST return a 491 (Request Pending)".
+        Some(leg) if leg != from => {
+            handle.reply(StatusCode::RequestPending).await.ok();
+        }
+        // §14.2: a second INVITE before the final response to the first: 500 with a Retry-After of 0-10 s.
+        Some(_) => {
+            let secs = rand::random_range(0..=10u32);
+            let retry = vec![Header::RetryAfter(secs.to_string().into())];
+            handle
+                .respond(StatusCode::ServerInternalError, Some(retry), None)
+                .await
+                .ok();
+        }
+        None if req.body.iter().all(u8::is_ascii_whitespace) => {
+            // A re-INVITE without an offer wants one in our 2xx and the answer in its ACK; rsipstack ACKs the other
+            // leg's 2xx itself (without a body), so that answer could not be passed on.
+            info!(from = ?from, "survivability: re-invite without sdp is not relayed: 488");
+            handle.reply(StatusCode::NotAcceptableHere).await.ok();
+        }
+        None => {
+            *in_flight = Some(from);
+            let (to, done) = (to.clone(), done.clone());
+            tokio::spawn(async move {
+                relay_reinvite(to, req, handle, from).await;
+                done.send(from).ok();
+            });
+        }
+    }
+}
+
+/// Connects the caller to the answered outbound leg and relays BYE and re-INVITE both ways.
 async fn bridge(
     caller: &InviteDialog,
     caller_states: &mut DialogStateReceiver,
@@ -221,25 +375,29 @@ async fn bridge(
     answer: Vec<u8>,
     d: &SurvivabilityDestination,
 ) -> Forwarded {
-    let headers = vec![Header::ContentType("application/sdp".into())];
-    if let Err(e) = caller.accept(Some(headers), Some(answer)) {
+    if let Err(e) = caller.accept(Some(sdp_headers()), Some(answer)) {
         warn!(error = %e, "survivability: cannot answer the caller; ending the outbound leg");
         out.bye().await.ok();
         dialogs.remove_dialog(&out.id());
         return Forwarded::Done;
     }
     info!(destination = %d.address, "survivability: connected to call server {}", d.address);
+    let mut in_flight: Option<Leg> = None;
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();
     loop {
         tokio::select! {
+            Some(_) = done_rx.recv() => in_flight = None,
             st = caller_states.recv() => match st {
                 None | Some(DialogState::Terminated(..)) => {
                     info!("survivability: caller hung up; BYE to the call server");
                     out.bye().await.ok();
                     break;
                 }
-                Some(DialogState::Updated(_, _, handle)) => {
-                    // Re-INVITE/UPDATE from the caller: not relayed; the session stays as negotiated.
-                    handle.reply(StatusCode::NotAcceptableHere).await.ok();
+                Some(DialogState::Updated(_, req, handle)) => {
+                    on_request(req, handle, Leg::Caller, &out, &mut in_flight, &done_tx).await;
+                }
+                Some(DialogState::Info(_, _, handle)) | Some(DialogState::Options(_, _, handle)) => {
+                    handle.reply(StatusCode::OK).await.ok();
                 }
                 Some(_) => {}
             },
@@ -249,8 +407,11 @@ async fn bridge(
                     caller.bye().await.ok();
                     break;
                 }
-                Some(DialogState::Updated(_, _, handle)) => {
-                    handle.reply(StatusCode::NotAcceptableHere).await.ok();
+                Some(DialogState::Updated(_, req, handle)) => {
+                    on_request(req, handle, Leg::CallServer, caller, &mut in_flight, &done_tx).await;
+                }
+                Some(DialogState::Info(_, _, handle)) | Some(DialogState::Options(_, _, handle)) => {
+                    handle.reply(StatusCode::OK).await.ok();
                 }
                 Some(_) => {}
             },

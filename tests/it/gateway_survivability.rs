@@ -160,3 +160,45 @@ fn survivability_caller_cancel_cancels_the_outbound_leg() {
         "{log}"
     );
 }
+
+#[test]
+fn survivability_relays_ringing_and_early_media_to_the_caller() {
+    if !have_sipp() {
+        eprintln!("skipped: sipp (sip-tester) is not installed");
+        return;
+    }
+    let up = CallServer::start("surv_uas_early_200.xml");
+    let gw = Gateway::start("", &config(&[(up.port, 5000)]));
+    let out = sipp(&gw, "surv_caller_early.xml", "5417641400", &["-m", "1"]);
+    let up = up.wait();
+    let log = gw.stop();
+    assert_sipp_ok(&out, &format!("caller gets 180, 183 with sdp, 200\n{log}"));
+    assert_sipp_ok(&up, &format!("call server with early media\n{log}"));
+    assert!(log.contains("early_media=true"), "{log}");
+}
+
+#[test]
+fn survivability_relays_reinvite_both_ways() {
+    if !have_sipp() {
+        eprintln!("skipped: sipp (sip-tester) is not installed");
+        return;
+    }
+    let up = CallServer::start("surv_uas_reinvite.xml");
+    let gw = Gateway::start("", &config(&[(up.port, 5000)]));
+    let out = sipp(&gw, "surv_caller_reinvite.xml", "5417641400", &["-m", "1"]);
+    let up = up.wait();
+    let log = gw.stop();
+    assert_sipp_ok(
+        &out,
+        &format!("caller re-invite relayed and call server re-invite relayed\n{log}"),
+    );
+    assert_sipp_ok(
+        &up,
+        &format!("call server sees the caller's re-invite and gets its own answered\n{log}"),
+    );
+    assert_eq!(
+        log.matches("re-invite relayed to the other leg").count(),
+        2,
+        "{log}"
+    );
+}
