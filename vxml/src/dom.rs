@@ -485,6 +485,16 @@ impl Document {
         span_str(&self.source, &self.strings, sp)
     }
 
+    /// The bytes of a span (for comparisons: no character-boundary checks).
+    fn bytes(&self, sp: Span) -> &[u8] {
+        let (buf, off) = if sp.off & OWNED != 0 {
+            (self.strings.as_bytes(), (sp.off & !OWNED) as usize)
+        } else {
+            (self.source.as_bytes(), sp.off as usize)
+        };
+        buf.get(off..off + sp.len as usize).unwrap_or_default()
+    }
+
     /// The node with this id.
     pub fn node(&self, id: NodeId) -> &Node {
         &self.nodes[id.0 as usize]
@@ -544,9 +554,10 @@ impl Document {
     /// An attribute's value.
     pub fn attr(&self, id: NodeId, key: &str) -> Option<&str> {
         // Lengths first: most keys are told apart without looking at their bytes.
+        let key = key.as_bytes();
         self.attr_spans(id)
             .iter()
-            .find(|(k, _)| k.len as usize == key.len() && self.str(*k) == key)
+            .find(|(k, _)| k.len as usize == key.len() && self.bytes(*k) == key)
             .map(|(_, v)| self.str(*v))
     }
 

@@ -592,13 +592,36 @@ impl Session {
         v
     }
 
+    /// The scope chain as borrowed handles (application, document, dialog, anonymous; those that exist): what
+    /// [`Session::chain`] gives, without cloning a handle or allocating, for the evaluations of every page.
+    pub(crate) fn scopes(&self) -> ScopeChain<'_> {
+        let Some(c) = self.ctxs.last() else {
+            return ScopeChain::default();
+        };
+        // Unused slots repeat the application scope; only `len` of them are handed out.
+        let mut chain = ScopeChain {
+            refs: [Some(&c.app_scope); 4],
+            len: 1,
+        };
+        if !same_scope(&c.app_scope, &c.doc_scope) {
+            chain.push(&c.doc_scope);
+        }
+        if let Some(d) = &c.dialog {
+            chain.push(&d.scope);
+        }
+        if let Some(a) = c.exec.as_ref().and_then(|e| e.anon.as_ref()) {
+            chain.push(a);
+        }
+        chain
+    }
+
     pub(crate) fn eval(&mut self, expr: &str) -> Result<JsValue, Event> {
-        let chain = self.chain();
-        let refs: Vec<&Scope> = chain.iter().collect();
-        self.js.eval(&refs, expr).map_err(|e| Event {
-            name: "error.semantic".into(),
-            message: Some(format!("{e} in {expr:?}")),
-        })
+        self.scopes()
+            .with(|chain| self.js.eval(chain, expr))
+            .map_err(|e| Event {
+                name: "error.semantic".into(),
+                message: Some(format!("{e} in {expr:?}")),
+            })
     }
 
     pub(crate) fn eval_bool(&mut self, expr: &str) -> Result<bool, Event> {
@@ -777,6 +800,38 @@ impl Session {
         });
         let val = self.js.from_json(&session);
         self.js.set_global("session", &val);
+    }
+}
+
+/// The scope chain of the current context, borrowed (see [`Session::scopes`]).
+#[derive(Default)]
+pub(crate) struct ScopeChain<'a> {
+    refs: [Option<&'a Scope>; 4],
+    len: usize,
+}
+
+impl<'a> ScopeChain<'a> {
+    fn push(&mut self, s: &'a Scope) {
+        if let Some(slot) = self.refs.get_mut(self.len) {
+            *slot = Some(s);
+            self.len += 1;
+        }
+    }
+
+    /// The innermost scope (where `<var>` declares).
+    pub(crate) fn last(&self) -> Option<&'a Scope> {
+        self.refs.get(self.len.checked_sub(1)?).copied().flatten()
+    }
+
+    /// Runs `f` with the chain as a slice, outermost first, as the script engine takes it.
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&[&'a Scope]) -> R) -> R {
+        match self.refs {
+            [Some(a), Some(b), Some(c), Some(d)] => {
+                let all = [a, b, c, d];
+                f(all.get(..self.len).unwrap_or(&all))
+            }
+            _ => f(&[]),
+        }
     }
 }
 

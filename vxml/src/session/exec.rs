@@ -249,8 +249,7 @@ impl Session {
             },
             (None, None) => self.js.undefined(),
         };
-        let chain = self.chain();
-        if let Some(s) = chain.last() {
+        if let Some(s) = self.scopes().last() {
             self.js.set(s, &name, &value);
         }
     }
@@ -265,8 +264,7 @@ impl Session {
             },
             None => self.js.undefined(),
         };
-        let chain = self.chain();
-        if let Some(s) = chain.last() {
+        if let Some(s) = self.scopes().last() {
             self.js.set(s, &name, &value);
             if matches!(doc.name(id), "field" | "record" | "transfer" | "subdialog") {
                 self.js.set(s, &format!("{name}$"), &self.js.undefined());
@@ -279,12 +277,12 @@ impl Session {
             return Ok(());
         };
         let v = self.eval(expr)?;
-        let chain = self.chain();
-        let refs: Vec<&crate::script::Scope> = chain.iter().collect();
-        self.js.assign(&refs, name, &v).map_err(|e| Event {
-            name: "error.semantic".into(),
-            message: Some(e.0),
-        })
+        self.scopes()
+            .with(|chain| self.js.assign(chain, name, &v))
+            .map_err(|e| Event {
+                name: "error.semantic".into(),
+                message: Some(e.0),
+            })
     }
 
     fn exec_clear(&mut self, doc: &Document, id: NodeId) -> Result<(), Event> {
