@@ -39,6 +39,7 @@ mod recv;
 mod scheduler;
 mod send;
 mod uring;
+mod uring_recv;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -17,11 +17,11 @@
 //! cannot hold the scheduler away from the others; what it does not read this tick stays queued for the next
 //! (or is dropped by the kernel at that socket alone).
 //!
-//! This module (with [`super::uring`]) holds the engine's only `unsafe` code: the `recvmmsg` call and the reading
-//! of the socket addresses and control messages the kernel wrote.
+//! This module (with [`super::uring`] and [`super::uring_recv`]) holds the engine's only `unsafe` code: here, the
+//! `recvmmsg` call on buffers we own. Addresses and control messages are parsed from bytes, without `unsafe`.
 
 use std::io;
-use std::mem::{size_of, MaybeUninit};
+use std::mem::size_of;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::{Duration, SystemTime};
@@ -41,6 +41,13 @@ pub(crate) const MAX_BATCHES_PER_TICK: usize = 4;
 const SO_TIMESTAMPNS: libc::c_int = 35;
 /// Room for one `SCM_TIMESTAMPNS` control message (`CMSG_SPACE(sizeof(struct timespec))`) and a spare one.
 const CONTROL_LEN: usize = 64;
+/// Room for a source address (`sockaddr_in6` is the largest we use; `sockaddr_storage` for good measure).
+const NAME_LEN: usize = 128;
+
+/// Bytes the kernel writes a `sockaddr` or `cmsghdr` records into, aligned as those structs are.
+#[derive(Clone, Copy)]
+#[repr(C, align(8))]
+struct Aligned<const N: usize>([u8; N]);
 
 /// Asks the kernel to stamp every datagram `fd` receives with its arrival time (`CLOCK_REALTIME`).
 pub(crate) fn enable_timestamps(fd: &impl AsRawFd) -> io::Result<()> {
@@ -117,8 +124,8 @@ pub(crate) struct Datagram<'a> {
 /// Buffers for one `recvmmsg` of up to [`BATCH`] datagrams, allocated once per scheduler.
 pub(crate) struct RecvBatch {
     bufs: Box<[[u8; MAX_DATAGRAM]; BATCH]>,
-    addrs: Box<[MaybeUninit<libc::sockaddr_storage>; BATCH]>,
-    controls: Box<[[u64; CONTROL_LEN / 8]; BATCH]>,
+    addrs: Box<[Aligned<NAME_LEN>; BATCH]>,
+    controls: Box<[Aligned<CONTROL_LEN>; BATCH]>,
     iovs: Box<[libc::iovec; BATCH]>,
     hdrs: Box<[libc::mmsghdr; BATCH]>,
     received: usize,
@@ -133,8 +140,8 @@ impl RecvBatch {
         let hdrs: Box<[libc::mmsghdr; BATCH]> = Box::new(unsafe { std::mem::zeroed() });
         RecvBatch {
             bufs: Box::new([[0; MAX_DATAGRAM]; BATCH]),
-            addrs: Box::new([MaybeUninit::uninit(); BATCH]),
-            controls: Box::new([[0; CONTROL_LEN / 8]; BATCH]),
+            addrs: Box::new([Aligned([0; NAME_LEN]); BATCH]),
+            controls: Box::new([Aligned([0; CONTROL_LEN]); BATCH]),
             iovs,
             hdrs,
             received: 0,
@@ -150,11 +157,11 @@ impl RecvBatch {
                 iov_len: MAX_DATAGRAM,
             };
             let h = &mut self.hdrs[i].msg_hdr;
-            h.msg_name = self.addrs[i].as_mut_ptr().cast();
-            h.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            h.msg_name = self.addrs[i].0.as_mut_ptr().cast();
+            h.msg_namelen = NAME_LEN as libc::socklen_t;
             h.msg_iov = &mut self.iovs[i];
             h.msg_iovlen = 1;
-            h.msg_control = self.controls[i].as_mut_ptr().cast();
+            h.msg_control = self.controls[i].0.as_mut_ptr().cast();
             h.msg_controllen = CONTROL_LEN as _;
             h.msg_flags = 0;
             self.hdrs[i].msg_len = 0;
@@ -188,12 +195,12 @@ impl RecvBatch {
         }
         let h = &self.hdrs[i];
         let len = (h.msg_len as usize).min(MAX_DATAGRAM);
-        let from = sockaddr(&self.addrs[i], h.msg_hdr.msg_namelen as usize)?;
-        let stamp = if h.msg_hdr.msg_flags & libc::MSG_CTRUNC != 0 {
-            None
-        } else {
-            timestamp(&h.msg_hdr)
-        };
+        let name_len = (h.msg_hdr.msg_namelen as usize).min(NAME_LEN);
+        let from = parse_sockaddr(&self.addrs[i].0[..name_len])?;
+        #[allow(clippy::unnecessary_cast)]
+        // `msg_controllen` is a `size_t` on glibc, a `socklen_t` on musl
+        let control_len = (h.msg_hdr.msg_controllen as usize).min(CONTROL_LEN);
+        let stamp = parse_stamp(&self.controls[i].0[..control_len]);
         Some(Datagram {
             from,
             stamp,
@@ -202,59 +209,58 @@ impl RecvBatch {
     }
 }
 
-/// The source address the kernel wrote.
-fn sockaddr(addr: &MaybeUninit<libc::sockaddr_storage>, len: usize) -> Option<SocketAddr> {
-    let p = addr.as_ptr();
-    if len < size_of::<libc::sa_family_t>() {
-        return None;
-    }
-    // SAFETY: the kernel wrote `len` ≥ 2 bytes starting with the family; the storage is aligned for every
-    // sockaddr type, and each branch reads only a struct that fits in the `len` bytes written.
-    unsafe {
-        match libc::c_int::from((*p).ss_family) {
-            libc::AF_INET if len >= size_of::<libc::sockaddr_in>() => {
-                let a = &*p.cast::<libc::sockaddr_in>();
-                Some(SocketAddr::V4(SocketAddrV4::new(
-                    Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr)),
-                    u16::from_be(a.sin_port),
-                )))
-            }
-            libc::AF_INET6 if len >= size_of::<libc::sockaddr_in6>() => {
-                let a = &*p.cast::<libc::sockaddr_in6>();
-                Some(SocketAddr::V6(SocketAddrV6::new(
-                    Ipv6Addr::from(a.sin6_addr.s6_addr),
-                    u16::from_be(a.sin6_port),
-                    u32::from_be(a.sin6_flowinfo),
-                    a.sin6_scope_id,
-                )))
-            }
-            _ => None,
+/// A socket address as the kernel writes it (`sockaddr_in` or `sockaddr_in6`, native-endian family, network-order
+/// port and address); `None` for a short buffer or another family.
+pub(crate) fn parse_sockaddr(b: &[u8]) -> Option<SocketAddr> {
+    let family = i32::from(u16::from_ne_bytes(b.get(0..2)?.try_into().ok()?));
+    let port = u16::from_be_bytes(b.get(2..4)?.try_into().ok()?);
+    match family {
+        libc::AF_INET => {
+            let ip: [u8; 4] = b.get(4..8)?.try_into().ok()?;
+            Some(SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::from(ip), port)))
         }
+        libc::AF_INET6 => {
+            let flow = u32::from_be_bytes(b.get(4..8)?.try_into().ok()?);
+            let ip: [u8; 16] = b.get(8..24)?.try_into().ok()?;
+            let scope = u32::from_ne_bytes(b.get(24..28)?.try_into().ok()?);
+            Some(SocketAddr::V6(SocketAddrV6::new(
+                Ipv6Addr::from(ip),
+                port,
+                flow,
+                scope,
+            )))
+        }
+        _ => None,
     }
 }
 
-/// The `SCM_TIMESTAMPNS` control message of a received datagram, if present.
-fn timestamp(h: &libc::msghdr) -> Option<SystemTime> {
-    // SAFETY: `h` is a header the kernel just filled: `msg_control`/`msg_controllen` describe control messages
-    // inside our own buffer; the CMSG_* helpers stay within `msg_controllen`, and the timespec is read unaligned
-    // from inside the message whose length was checked.
-    unsafe {
-        let mut c = libc::CMSG_FIRSTHDR(h);
-        while !c.is_null() {
-            if (*c).cmsg_level == libc::SOL_SOCKET
-                && (*c).cmsg_type == SO_TIMESTAMPNS
-                && (*c).cmsg_len as usize
-                    >= libc::CMSG_LEN(size_of::<libc::timespec>() as u32) as usize
-            {
-                let ts = libc::CMSG_DATA(c).cast::<libc::timespec>().read_unaligned();
-                let secs = u64::try_from(ts.tv_sec).ok()?;
-                let nanos = u32::try_from(ts.tv_nsec)
-                    .ok()
-                    .filter(|n| *n < 1_000_000_000)?;
-                return SystemTime::UNIX_EPOCH.checked_add(Duration::new(secs, nanos));
-            }
-            c = libc::CMSG_NXTHDR(h, c);
+/// The `SCM_TIMESTAMPNS` stamp among the control messages the kernel wrote (`struct cmsghdr` records, each padded
+/// to the size of a `size_t`), if there is one.
+pub(crate) fn parse_stamp(control: &[u8]) -> Option<SystemTime> {
+    const WORD: usize = size_of::<usize>();
+    let hdr = size_of::<libc::cmsghdr>();
+    let mut off = 0;
+    while off + hdr <= control.len() {
+        let len = usize::from_ne_bytes(control.get(off..off + WORD)?.try_into().ok()?);
+        let level = i32::from_ne_bytes(control.get(off + WORD..off + WORD + 4)?.try_into().ok()?);
+        let kind = i32::from_ne_bytes(
+            control
+                .get(off + WORD + 4..off + WORD + 8)?
+                .try_into()
+                .ok()?,
+        );
+        if len < hdr {
+            return None;
         }
+        if level == libc::SOL_SOCKET && kind == SO_TIMESTAMPNS && len >= hdr + 16 {
+            let d = off + hdr;
+            let secs = i64::from_ne_bytes(control.get(d..d + 8)?.try_into().ok()?);
+            let nanos = i64::from_ne_bytes(control.get(d + 8..d + 16)?.try_into().ok()?);
+            let secs = u64::try_from(secs).ok()?;
+            let nanos = u32::try_from(nanos).ok().filter(|n| *n < 1_000_000_000)?;
+            return SystemTime::UNIX_EPOCH.checked_add(Duration::new(secs, nanos));
+        }
+        off += len.div_ceil(WORD) * WORD;
     }
     None
 }
@@ -294,6 +300,34 @@ mod tests {
         tx.send_to(b"new", to).unwrap();
         assert_eq!(poller.ready().collect::<Vec<_>>(), vec![77]);
         poller.remove(rx.as_raw_fd());
+    }
+
+    #[test]
+    fn parsers_refuse_short_and_lying_input() {
+        assert_eq!(parse_sockaddr(&[]), None);
+        assert_eq!(parse_sockaddr(&[2, 0, 0]), None);
+        let mut v4 = [0u8; 16];
+        v4[..2].copy_from_slice(&(libc::AF_INET as u16).to_ne_bytes());
+        v4[2..4].copy_from_slice(&5004u16.to_be_bytes());
+        v4[4..8].copy_from_slice(&[127, 0, 0, 9]);
+        assert_eq!(parse_sockaddr(&v4), Some("127.0.0.9:5004".parse().unwrap()));
+        assert_eq!(parse_sockaddr(&v4[..7]), None);
+        assert_eq!(parse_stamp(&[]), None);
+        // A record claiming less than its own header ends the walk instead of looping.
+        let mut c = [0u8; 32];
+        c[..8].copy_from_slice(&3usize.to_ne_bytes());
+        assert_eq!(parse_stamp(&c), None);
+        // A timestamp record cut short.
+        c[..8].copy_from_slice(&32usize.to_ne_bytes());
+        c[8..12].copy_from_slice(&libc::SOL_SOCKET.to_ne_bytes());
+        c[12..16].copy_from_slice(&SO_TIMESTAMPNS.to_ne_bytes());
+        assert_eq!(parse_stamp(&c[..24]), None);
+        c[16..24].copy_from_slice(&7i64.to_ne_bytes());
+        c[24..32].copy_from_slice(&9i64.to_ne_bytes());
+        assert_eq!(
+            parse_stamp(&c),
+            Some(SystemTime::UNIX_EPOCH + Duration::new(7, 9))
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::call::{Call, CallIo, Link, OpenCall, MAX_DATAGRAM};
 use super::pacer::Pacer;
 use super::recv::{self, Poller, RecvBatch, BATCH, MAX_BATCHES_PER_TICK};
-use super::send::Outbox;
+use super::send::{Completion, Outbox};
 use super::{AudioSink, CallStats, Direction};
 use crate::capture::CaptureConfig;
 use crate::g711::Law;
@@ -98,6 +98,50 @@ fn untoken(t: u64) -> (usize, u32, bool) {
     )
 }
 
+/// The entry a token names, if it is still the same call.
+fn live(entries: &mut [Option<Box<Entry>>], t: u64) -> Option<&mut Entry> {
+    let (idx, gen, _) = untoken(t);
+    entries
+        .get_mut(idx)?
+        .as_deref_mut()
+        .filter(|e| e.gen == gen)
+}
+
+/// Converts the kernel's arrival stamps (wall clock) to `Instant`s during one delivery.
+struct Arrival {
+    /// Both clocks, read together after the kernel stamped what is being delivered.
+    clocks: Option<(SystemTime, Instant)>,
+    /// The end of the previous delivery: nothing delivered now arrived before it, so no stamp is put earlier
+    /// (a wall clock step cannot make a call's clock run back further than that).
+    floor: Instant,
+}
+
+impl Arrival {
+    fn new(floor: Instant) -> Arrival {
+        Arrival {
+            clocks: None,
+            floor,
+        }
+    }
+
+    fn at(&mut self, stamp: Option<SystemTime>) -> Instant {
+        let (wall, mono) = match self.clocks {
+            // Read the clocks after the stamp was taken, so the difference is the datagram's age.
+            Some((wall, mono)) if stamp.is_none_or(|s| s <= wall) => (wall, mono),
+            _ => {
+                let c = (SystemTime::now(), Instant::now());
+                self.clocks = Some(c);
+                c
+            }
+        };
+        let Some(s) = stamp else { return mono };
+        let age = wall.duration_since(s).unwrap_or(Duration::ZERO);
+        mono.checked_sub(age)
+            .unwrap_or(self.floor)
+            .clamp(self.floor, mono.max(self.floor))
+    }
+}
+
 /// Generations fit in 31 bits (the token's low bit tells the socket).
 const GEN_MASK: u32 = 0x7fff_ffff;
 
@@ -118,11 +162,15 @@ struct Scheduler {
     poller: Poller,
     batch: RecvBatch,
     out: Outbox,
-    /// `now` of the previous wake-up: arrival times are never put before it, so a call's clock never runs back.
-    last_wake: Instant,
+    /// When the previous delivery of received datagrams ended (see [`Arrival`]).
+    floor: Instant,
     /// Sockets that still held data when their read budget for the tick ran out (read first next tick).
     backlog: Vec<u64>,
     backlog_next: Vec<u64>,
+    /// Receiving through io_uring (else through `poller`).
+    uring_rx: bool,
+    /// Sockets whose io_uring receive ended, to arm again.
+    rearm: Vec<u64>,
 }
 
 impl Scheduler {
@@ -148,10 +196,12 @@ impl Scheduler {
             pkt: Box::new([0; MAX_DATAGRAM]),
             poller,
             batch: RecvBatch::new(),
-            out,
-            last_wake: epoch,
+            floor: epoch,
             backlog: Vec::new(),
             backlog_next: Vec::new(),
+            uring_rx: out.receives(),
+            out,
+            rearm: Vec::new(),
         }
     }
 
@@ -175,16 +225,19 @@ impl Scheduler {
                 biased;
                 () = pacer.wait(self.processed) => {
                     let now = Instant::now();
-                    self.receive(now);
+                    // Sends first, so their timing does not depend on how much arrived; then what arrived (in the
+                    // same io_uring submission, or through epoll). A call may so see a datagram stamped a little
+                    // before the `now` of its own visit this tick: the protocol cores take time that steps back
+                    // (saturating), and arrival times stay the kernel's.
                     self.run_ticks(now);
-                    self.flush();
-                    self.last_wake = now;
+                    self.complete();
+                    self.receive();
                     // Commands get their turn even when the ticks run back to back (the thread is behind): drain
                     // the queue, then yield to the runtime once per wake-up.
                     while let Ok(cmd) = rx.try_recv() {
                         self.command(cmd);
                     }
-                    self.flush();
+                    self.complete();
                     tokio::task::yield_now().await;
                 }
                 cmd = rx.recv() => {
@@ -193,7 +246,7 @@ impl Scheduler {
                     while let Ok(cmd) = rx.try_recv() {
                         self.command(cmd);
                     }
-                    self.flush();
+                    self.complete();
                 }
             }
         }
@@ -203,19 +256,13 @@ impl Scheduler {
         }
     }
 
-    /// Reads every socket that holds data and hands each datagram to its call, stamped with its arrival time.
-    fn receive(&mut self, now: Instant) {
-        // The kernel stamps arrivals on the wall clock; one reading of both clocks converts them.
-        let wall = SystemTime::now();
-        let mono = Instant::now();
-        let floor = self.last_wake;
-        let arrival = |stamp: Option<SystemTime>| -> Instant {
-            let Some(s) = stamp else { return now };
-            let age = wall.duration_since(s).unwrap_or(Duration::ZERO);
-            mono.checked_sub(age)
-                .unwrap_or(floor)
-                .clamp(floor, now.max(floor))
-        };
+    /// Without io_uring receives: reads every socket epoll reports and hands each datagram to its call, stamped
+    /// with its arrival time.
+    fn receive(&mut self) {
+        if self.uring_rx {
+            return;
+        }
+        let mut arrival = Arrival::new(self.floor);
         let Scheduler {
             poller,
             batch,
@@ -250,7 +297,7 @@ impl Scheduler {
                 };
                 for i in 0..n {
                     let Some(d) = batch.get(i) else { continue };
-                    let at = arrival(d.stamp);
+                    let at = arrival.at(d.stamp);
                     if rtcp {
                         e.call.on_rtcp(at, d.from, d.data);
                     } else {
@@ -267,19 +314,93 @@ impl Scheduler {
             }
         }
         std::mem::swap(backlog, backlog_next);
+        self.floor = Instant::now();
     }
 
-    /// Submits the queued datagrams; refusals go to their calls.
-    fn flush(&mut self) {
-        let Scheduler { out, entries, .. } = self;
-        out.flush(&mut |t, err| {
-            let (idx, gen, _) = untoken(t);
-            if let Some(Some(e)) = entries.get_mut(idx) {
-                if e.gen == gen {
-                    e.call.send_failed(&err);
+    /// Submits the queued datagrams and delivers what the kernel reports: refusals to their calls, and with
+    /// io_uring receives, arrived datagrams.
+    fn complete(&mut self) {
+        let mut arrival = Arrival::new(self.floor);
+        let Scheduler {
+            out,
+            entries,
+            rearm,
+            ..
+        } = self;
+        out.complete(&mut |c| match c {
+            Completion::SendFailed { token, error } => {
+                if let Some(e) = live(entries, token) {
+                    e.call.send_failed(&error);
+                }
+            }
+            Completion::Received {
+                token,
+                from,
+                stamp,
+                data,
+            } => {
+                if let Some(e) = live(entries, token) {
+                    let at = arrival.at(stamp);
+                    if token & 1 == 1 {
+                        e.call.on_rtcp(at, from, data);
+                    } else {
+                        e.call.on_rtp(at, from, data);
+                    }
+                }
+            }
+            Completion::RecvEnded { token, error } => {
+                if let Some(e) = live(entries, token) {
+                    tracing::debug!(call = e.call.id, %error, "media receive ended; re-armed");
+                    rearm.push(token);
                 }
             }
         });
+        if self.uring_rx {
+            self.floor = Instant::now();
+            if !self.out.receives() {
+                self.receive_through_epoll();
+            }
+        }
+        let mut rearm = std::mem::take(&mut self.rearm);
+        for t in rearm.drain(..) {
+            if let Some(fd) = self.socket_fd(t) {
+                if let Err(e) = self.out.arm_recv(fd, t) {
+                    tracing::warn!(error = %e, "media receive not re-armed");
+                }
+            }
+        }
+        self.rearm = rearm;
+    }
+
+    /// The descriptor of the live socket with token `t`.
+    fn socket_fd(&self, t: u64) -> Option<std::os::fd::RawFd> {
+        let (idx, gen, rtcp) = untoken(t);
+        let e = self.entries.get(idx)?.as_ref().filter(|e| e.gen == gen)?;
+        if rtcp {
+            e.io.rtcp.as_ref().map(AsRawFd::as_raw_fd)
+        } else {
+            Some(e.io.rtp.as_raw_fd())
+        }
+    }
+
+    /// The io_uring failed: every socket moves to the epoll set.
+    fn receive_through_epoll(&mut self) {
+        tracing::warn!("io_uring receives lost; receiving through epoll");
+        self.uring_rx = false;
+        self.rearm.clear();
+        for (idx, e) in self.entries.iter().enumerate() {
+            let Some(e) = e else { continue };
+            let socks = [(false, Some(&e.io.rtp)), (true, e.io.rtcp.as_ref())];
+            for (rtcp, sock) in socks {
+                let Some(sock) = sock else { continue };
+                let t = token(idx, e.gen, rtcp);
+                if let Err(err) = self.poller.add(sock.as_raw_fd(), t) {
+                    tracing::error!(call = e.call.id, error = %err, "media socket not watched");
+                }
+                // Whatever arrived before the switch is read at the next tick.
+                self.backlog.push(t);
+            }
+        }
     }
 
     fn run_ticks(&mut self, now: Instant) {
@@ -389,10 +510,16 @@ impl Scheduler {
         let mut failed = None;
         for (rtcp, sock) in sockets {
             let Some(sock) = sock else { continue };
-            let res = recv::enable_timestamps(sock)
-                .and_then(|()| self.poller.add(sock.as_raw_fd(), token(idx, gen, rtcp)));
+            let t = token(idx, gen, rtcp);
+            let res = recv::enable_timestamps(sock).and_then(|()| {
+                if self.uring_rx {
+                    self.out.arm_recv(sock.as_raw_fd(), t)
+                } else {
+                    self.poller.add(sock.as_raw_fd(), t)
+                }
+            });
             match res {
-                Ok(()) => watched.push(sock.as_raw_fd()),
+                Ok(()) => watched.push((sock.as_raw_fd(), t)),
                 Err(e) => {
                     failed = Some(e);
                     break;
@@ -401,8 +528,12 @@ impl Scheduler {
         }
         if let Some(e) = failed {
             tracing::error!(call = id, error = %e, "media socket could not join the scheduler");
-            for fd in watched {
-                self.poller.remove(fd);
+            for (fd, t) in watched {
+                if self.uring_rx {
+                    self.out.cancel_recv(t);
+                } else {
+                    self.poller.remove(fd);
+                }
             }
             self.out.unregister(io.rtp_fixed);
             self.out.unregister(io.rtcp_fixed);
@@ -427,13 +558,21 @@ impl Scheduler {
             out: &mut self.out,
             token: token(idx, e.gen, false),
         };
-        e.call.close(Instant::now(), &mut link, &mut self.pkt[..]);
-        // The BYE leaves before the sockets close.
-        self.flush();
-        self.poller.remove(e.io.rtp.as_raw_fd());
-        if let Some(s) = e.io.rtcp.as_ref() {
-            self.poller.remove(s.as_raw_fd());
+        let now = Instant::now().max(self.floor);
+        e.call.close(now, &mut link, &mut self.pkt[..]);
+        if self.uring_rx {
+            self.out.cancel_recv(token(idx, e.gen, false));
+            if e.io.rtcp.is_some() {
+                self.out.cancel_recv(token(idx, e.gen, true));
+            }
+        } else {
+            self.poller.remove(e.io.rtp.as_raw_fd());
+            if let Some(s) = e.io.rtcp.as_ref() {
+                self.poller.remove(s.as_raw_fd());
+            }
         }
+        // The BYE leaves (and the receives end) before the sockets close.
+        self.complete();
         // The ring holds its own reference to a registered socket: released here, the socket closes with `e`.
         self.out.unregister(e.io.rtp_fixed);
         self.out.unregister(e.io.rtcp_fixed);

@@ -7,24 +7,27 @@
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
+use std::os::fd::RawFd;
 
-use super::uring::UringSend;
+pub(crate) use super::uring::Completion;
+use super::uring::Uring;
 
 /// How the outbox sends.
 pub(crate) enum Outbox {
     /// One `sendto` per datagram, at once.
     Direct,
-    /// Queued and submitted together by [`Outbox::flush`].
-    Uring(Box<UringSend>),
+    /// Queued and submitted together by [`Outbox::complete`] (which also delivers io_uring receives).
+    Uring(Box<Uring>),
 }
 
 impl Outbox {
-    /// An io_uring outbox when `batch` is asked and the kernel allows it, else direct sends.
+    /// An io_uring outbox (with io_uring receives where the kernel has them) when `batch` is asked and the kernel
+    /// allows it, else direct sends.
     pub(crate) fn new(batch: bool) -> Outbox {
         if !batch {
             return Outbox::Direct;
         }
-        match UringSend::new() {
+        match Uring::new(true) {
             Ok(u) => Outbox::Uring(Box::new(u)),
             Err(e) => {
                 tracing::warn!(error = %e, "io_uring unavailable; one sendto per packet");
@@ -33,8 +36,8 @@ impl Outbox {
         }
     }
 
-    /// Sends (or queues) `data` to `to` from `sock`. An error returned here is final for this datagram; errors of
-    /// queued datagrams come out of [`Outbox::flush`] with `token`.
+    /// Sends (or queues) `data` to `to` from `sock` (`fixed`: its registration, if any). An error returned here
+    /// is final for this datagram; errors of queued datagrams come out of [`Outbox::complete`] with `token`.
     pub(crate) fn send(
         &mut self,
         sock: &UdpSocket,
@@ -44,19 +47,11 @@ impl Outbox {
         to: SocketAddr,
     ) -> io::Result<()> {
         match self {
-            Outbox::Direct => socket2::SockRef::from(sock)
+            Outbox::Uring(u) if !u.is_full() => u.push(sock, fixed, token, data, to),
+            // Every slot taken (a scheduler catching up after a stall): this one goes at once.
+            _ => socket2::SockRef::from(sock)
                 .send_to(data, &to.into())
                 .map(drop),
-            Outbox::Uring(u) => {
-                if u.is_full() {
-                    // Failures of the datagrams sent early stay queued in `u` for the next `flush`.
-                    if let Err(e) = u.submit() {
-                        self.fall_back(e);
-                        return self.send(sock, fixed, token, data, to);
-                    }
-                }
-                u.push(sock, fixed, token, data, to)
-            }
         }
     }
 
@@ -75,19 +70,34 @@ impl Outbox {
         }
     }
 
-    fn fall_back(&mut self, e: io::Error) {
-        tracing::warn!(error = %e, "io_uring failed; one sendto per packet from now on");
-        *self = Outbox::Direct;
+    /// Receives go through io_uring ([`Outbox::arm_recv`]) rather than epoll.
+    pub(crate) fn receives(&self) -> bool {
+        matches!(self, Outbox::Uring(u) if u.receives())
     }
 
-    /// Sends everything queued; `failed` hears of each datagram the kernel refused, by token. Must run before any
-    /// socket with queued datagrams closes.
-    pub(crate) fn flush(&mut self, failed: &mut dyn FnMut(u64, io::Error)) {
+    /// Starts receiving on `fd` through io_uring; datagrams come out of [`Outbox::complete`] with `token`.
+    pub(crate) fn arm_recv(&mut self, fd: RawFd, token: u64) -> io::Result<()> {
+        match self {
+            Outbox::Uring(u) => u.arm_recv(fd, token),
+            Outbox::Direct => Err(io::Error::other("no io_uring")),
+        }
+    }
+
+    /// Stops the io_uring receive armed with `token`.
+    pub(crate) fn cancel_recv(&mut self, token: u64) {
         if let Outbox::Uring(u) = self {
-            let res = u.submit();
-            u.take_failures(failed);
-            if let Err(e) = res {
-                self.fall_back(e);
+            u.cancel_recv(token);
+        }
+    }
+
+    /// Sends everything queued and delivers what the kernel reports: refused datagrams and, with io_uring
+    /// receives, arrived ones. Must run before any socket with queued datagrams closes. If the ring fails, the
+    /// outbox falls back to direct sends (and the caller, seeing [`Outbox::receives`] turn false, to epoll).
+    pub(crate) fn complete(&mut self, on: &mut dyn FnMut(Completion<'_>)) {
+        if let Outbox::Uring(u) = self {
+            if let Err(e) = u.complete(on) {
+                tracing::warn!(error = %e, "io_uring failed; one sendto per packet from now on");
+                *self = Outbox::Direct;
             }
         }
     }
