@@ -6,6 +6,7 @@
 //! Nothing here can block another call: each call is its own task, and every wait is on this call's channels.
 
 mod media;
+pub mod transfer;
 
 use std::sync::Arc;
 
@@ -191,6 +192,7 @@ async fn run_inner(
     );
     let (hangup_tx, hangup_rx) = tokio::sync::watch::channel(false);
     let (disconnect_tx, mut disconnect_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (transfer_tx, mut transfer_rx) = tokio::sync::mpsc::unbounded_channel();
     let ctx = ServiceCtx {
         identity: identity.clone(),
         peer: peer.clone(),
@@ -198,6 +200,7 @@ async fn run_inner(
         env: env.clone(),
         hangup: hangup_rx,
         disconnect: disconnect_tx,
+        transfer: transfer_tx,
     };
     let mut service: Option<
         std::pin::Pin<Box<dyn std::future::Future<Output = ServiceEnd> + Send>>,
@@ -220,6 +223,28 @@ async fn run_inner(
                         debug!(error = %e, "bye");
                     }
                     break;
+                }
+                Some(req) = transfer_rx.recv() => {
+                    let Some(local) = env.config.sip.udp else {
+                        warn!("transfer needs a udp listener; reporting unknown");
+                        continue;
+                    };
+                    let leg = transfer::CallerLeg {
+                        dialog: &dialog,
+                        states: &mut states,
+                        dialogs,
+                        media: &media,
+                        negotiated: &negotiated,
+                        session_id,
+                        sdp_version: &mut sdp_version,
+                        local,
+                        identity: &identity,
+                        dtmf_relay: peer.dtmf_relay,
+                    };
+                    match transfer::run(leg, &env.config.services.transfer, req).await {
+                        transfer::After::Continue => continue,
+                        transfer::After::CallOver => break,
+                    }
                 }
                 st = states.recv() => st,
             }

@@ -31,6 +31,10 @@
 //! max_conn = 100
 //! preference = 0
 //! answer_delay_ms = 0     # 180 Ringing, then answer after this long
+//!
+//! [[services.transfer]]   # outbound route of <transfer dest="tel:+15551000"> (IOS outbound dial-peer)
+//! destination_pattern = "1555T"
+//! target = "127.0.0.1:5070"
 //! ```
 
 mod raw;
@@ -99,6 +103,19 @@ pub struct ServiceConfig {
     pub media_dir: Option<PathBuf>,
     /// The survivability service's call servers, tried in order (`[[services.survivability]]`).
     pub survivability: Vec<SurvivabilityDestination>,
+    /// Outbound routes of VoiceXML `<transfer>` (`[[services.transfer]]`), like IOS outbound dial-peers.
+    pub transfer: Vec<TransferRoute>,
+}
+
+/// An outbound route for `<transfer>`: destinations whose number matches `pattern` go to `target` (IOS
+/// `destination-pattern` + `session target ipv4:...`). A `sip:` destination whose host is an IP address needs no
+/// route.
+#[derive(Debug, Clone)]
+pub struct TransferRoute {
+    /// The destination pattern (IOS digit language, see [`crate::dialpeer::DigitPattern`]).
+    pub pattern: crate::dialpeer::DigitPattern,
+    /// Where the outbound INVITE goes (UDP).
+    pub target: SocketAddr,
 }
 
 /// One call server the survivability service forwards to.

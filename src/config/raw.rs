@@ -10,6 +10,7 @@ use toml::Spanned;
 
 use super::{
     line_of, ConfigProblem, GatewayConfig, ServiceConfig, SipConfig, SurvivabilityDestination,
+    TransferRoute,
 };
 use crate::dialpeer::{DialPeer, DigitPattern};
 
@@ -51,6 +52,14 @@ struct RawServices {
     default_ivr_base: Option<Spanned<String>>,
     media_dir: Option<String>,
     survivability: Option<Vec<Spanned<RawDestination>>>,
+    transfer: Option<Vec<Spanned<RawTransferRoute>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTransferRoute {
+    destination_pattern: Spanned<String>,
+    target: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -277,6 +286,36 @@ pub(super) fn parse(text: &str) -> Result<GatewayConfig, Vec<ConfigProblem>> {
             }
         }
     }
+    let mut transfer = Vec::new();
+    for r in raw.services.transfer.iter().flatten() {
+        let r = r.get_ref();
+        let pattern = match DigitPattern::parse(r.destination_pattern.get_ref()) {
+            Ok(pat) => Some(pat),
+            Err(e) => {
+                p.add(
+                    &r.destination_pattern,
+                    format!("services.transfer.destination_pattern: {e}"),
+                );
+                None
+            }
+        };
+        let target = match r.target.get_ref().parse::<SocketAddr>() {
+            Ok(t) => Some(t),
+            Err(_) => {
+                p.add(
+                    &r.target,
+                    format!(
+                        "services.transfer.target: {:?} is not an ip:port",
+                        r.target.get_ref()
+                    ),
+                );
+                None
+            }
+        };
+        if let (Some(pattern), Some(target)) = (pattern, target) {
+            transfer.push(TransferRoute { pattern, target });
+        }
+    }
 
     if !p.list.is_empty() {
         p.list.sort_by_key(|x| x.line);
@@ -301,6 +340,7 @@ pub(super) fn parse(text: &str) -> Result<GatewayConfig, Vec<ConfigProblem>> {
             default_ivr_base,
             media_dir: raw.services.media_dir.map(Into::into),
             survivability,
+            transfer,
         },
         dial_peers,
     })

@@ -74,6 +74,8 @@ pub struct ServiceCtx {
     pub hangup: tokio::sync::watch::Receiver<bool>,
     /// Asks the call to hang up the caller with a cause while the service goes on (VoiceXML `<disconnect>`).
     pub disconnect: tokio::sync::mpsc::UnboundedSender<Q850Cause>,
+    /// Asks the call to place a `<transfer>`; the outcome comes back on the request's reply channel.
+    pub transfer: tokio::sync::mpsc::UnboundedSender<crate::call::transfer::TransferRequest>,
 }
 
 /// How a service ended the call.

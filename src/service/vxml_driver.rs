@@ -18,6 +18,7 @@ use vxgate_vxml::request::{FetchKind, FetchRequest, Method};
 use vxgate_vxml::session::{Session, SessionConfig, SessionVars};
 
 use super::ServiceCtx;
+use crate::call::transfer::{TransferReport, TransferRequest};
 use crate::sip::Q850Cause;
 
 /// How a VoiceXML run ended.
@@ -270,13 +271,37 @@ pub async fn run(ctx: &ServiceCtx, url: &str, events: &mut mpsc::Receiver<MediaE
                         _ => VxmlEnd::Exit,
                     }
                 }
-                Output::Transfer { dest, .. } => {
-                    info!(dest = %dest, "transfer requested; this gateway does not place outbound calls");
+                Output::Transfer {
+                    dest,
+                    kind,
+                    connecttimeout,
+                    maxtime,
+                    aai,
+                } => {
+                    let (reply, outcome) = tokio::sync::oneshot::channel();
+                    let req = TransferRequest {
+                        dest,
+                        kind,
+                        connecttimeout,
+                        maxtime,
+                        aai,
+                        reply,
+                    };
+                    let report = if hung_up || ctx.transfer.send(req).is_err() {
+                        None
+                    } else {
+                        // The call task runs the transfer; a caller who hangs up meanwhile ends it there too.
+                        outcome.await.ok()
+                    };
+                    let report = report.unwrap_or(TransferReport {
+                        outcome: TransferOutcome::NearEndDisconnect,
+                        duration: Duration::ZERO,
+                    });
                     session.handle_input(
                         Instant::now(),
                         Input::TransferResult {
-                            outcome: TransferOutcome::Unknown,
-                            duration: Duration::ZERO,
+                            outcome: report.outcome,
+                            duration: report.duration,
                         },
                     );
                 }

@@ -12,6 +12,7 @@ mod gateway_media;
 mod gateway_ops;
 mod gateway_record;
 mod gateway_survivability;
+mod gateway_transfer;
 mod prompt;
 mod rtp;
 mod sip;
