@@ -4,6 +4,7 @@
 //! drops the service future. Local media (ringback, error tone, critical_error) is synthesized once at start.
 
 mod local_pool;
+mod marks;
 pub mod newcall;
 pub mod survivability;
 pub mod tones;

@@ -17,6 +17,7 @@ use vxgate_vxml::io::{BargeInType, EndReason, Input, Output, PromptItem, Transfe
 use vxgate_vxml::request::{FetchKind, FetchRequest, Method};
 use vxgate_vxml::session::{Session, SessionConfig, SessionVars};
 
+use super::marks::{self, MarkTracker};
 use super::ServiceCtx;
 use crate::call::transfer::{TransferReport, TransferRequest};
 use crate::sip::Q850Cause;
@@ -40,19 +41,21 @@ fn silence(law: Law, d: Duration) -> Prompt {
 }
 
 /// Resolves prompt items to audio: local `flash:` media, HTTP audio through the shared cache, breaks as silence.
-/// Text has no TTS here and is logged; unplayable audio falls back to its content (VoiceXML 2.0 §4.1.3).
+/// Text has no TTS here and is logged; unplayable audio falls back to its content (VoiceXML 2.0 §4.1.3). Each
+/// `<mark>` goes to `marks` with the number of prompts before it.
 async fn resolve(
     ctx: &ServiceCtx,
     fetcher: &SessionFetcher,
     items: Vec<PromptItem>,
     out: &mut Vec<Prompt>,
+    marks: &mut Vec<(usize, String)>,
 ) {
     let law = ctx.media.law();
     for item in items {
         match item {
             PromptItem::Text(t) => info!("tts not available; skipping text prompt {t:?}"),
             PromptItem::Break(d) => out.push(silence(law, d)),
-            PromptItem::Mark(_) => {}
+            PromptItem::Mark(name) => marks.push((out.len(), name)),
             PromptItem::Audio {
                 url,
                 timeout,
@@ -70,7 +73,7 @@ async fn resolve(
                     }
                     Err(e) => {
                         warn!(url = %url, error = %e, "audio unplayable; playing its fallback");
-                        Box::pin(resolve(ctx, fetcher, fallback, out)).await;
+                        Box::pin(resolve(ctx, fetcher, fallback, out, marks)).await;
                     }
                 }
             }
@@ -214,6 +217,8 @@ pub async fn run(ctx: &ServiceCtx, url: &str, events: &mut mpsc::Receiver<MediaE
     let mut playing = false;
     // The `<record>` in progress: capture starts once its prompts have played (VoiceXML 2.0 §2.3.6).
     let mut recording: Option<PendingRecord> = None;
+    // Where the `<mark>`s of the queued prompts are, to report each as playout passes it (VoiceXML 2.1 §4).
+    let mut mark_pos = MarkTracker::new(vxgate_media::playout::PlayoutConfig::default().gap);
     session.start(Instant::now());
     loop {
         while let Some(out) = session.poll_output() {
@@ -242,23 +247,31 @@ pub async fn run(ctx: &ServiceCtx, url: &str, events: &mut mpsc::Receiver<MediaE
                     bargeintype,
                 } => {
                     let mut audio = Vec::new();
+                    let mut marks_at = Vec::new();
                     if !hung_up {
-                        resolve(ctx, &fetcher, prompts, &mut audio).await;
+                        resolve(ctx, &fetcher, prompts, &mut audio, &mut marks_at).await;
                     }
                     if audio.is_empty() {
+                        let names = marks_at.into_iter().map(|(_, n)| n).collect();
+                        marks::report(&mut session, Instant::now(), names);
                         session.handle_input(Instant::now(), Input::PlayDone);
                     } else {
                         playing = true;
+                        mark_pos.queued(Instant::now(), &audio, marks_at);
                         ctx.media
                             .play(audio, bargein && bargeintype == BargeInType::Speech);
                     }
                 }
-                Output::StopPlay => ctx.media.stop_playout(),
+                Output::StopPlay => {
+                    mark_pos.stop();
+                    ctx.media.stop_playout();
+                }
                 Output::Collect { .. } | Output::StopCollect => {}
                 Output::Log { label, text } => info!(label = ?label, "vxml log: {text}"),
                 Output::Disconnect => {
                     ctx.disconnect.send(Q850Cause::NORMAL_CLEARING).ok();
                     hung_up = true;
+                    mark_pos.clear();
                     if std::mem::take(&mut playing) {
                         session.handle_input(Instant::now(), Input::PlayDone);
                     }
@@ -344,7 +357,10 @@ pub async fn run(ctx: &ServiceCtx, url: &str, events: &mut mpsc::Receiver<MediaE
         if session.is_ended() {
             return VxmlEnd::Exit;
         }
-        let wake = session.poll_timeout();
+        let wake = match (session.poll_timeout(), mark_pos.next_due()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         tokio::select! {
             Some((id, result)) = fetch_rx.recv() => session.handle_input(Instant::now(), Input::Fetched { id, result }),
             changed = hangup.changed(), if !hung_up => {
@@ -352,6 +368,7 @@ pub async fn run(ctx: &ServiceCtx, url: &str, events: &mut mpsc::Receiver<MediaE
                 if changed.is_err() || *hangup.borrow() {
                     hung_up = true;
                     info!("caller hung up; the application runs its hangup handler");
+                    mark_pos.clear();
                     if std::mem::take(&mut playing) {
                         session.handle_input(Instant::now(), Input::PlayDone);
                     }
@@ -366,13 +383,18 @@ pub async fn run(ctx: &ServiceCtx, url: &str, events: &mut mpsc::Receiver<MediaE
             ev = events.recv(), if !hung_up => match ev {
                 Some(MediaEvent::Dtmf { digit, source }) => {
                     info!(digit = %digit.to_char(), source = %source, "dtmf");
+                    // Marks played before the digit come first: a barge-in after a mark reports it.
+                    marks::report(&mut session, Instant::now(), mark_pos.due(Instant::now()));
                     // A key that ends a recording is its termchar, not type-ahead for the next field.
                     let consumed = recording.as_ref().is_some_and(|r| r.started && r.cfg.dtmf_term);
                     if !consumed {
                         session.handle_input(Instant::now(), Input::Dtmf(digit.to_char()));
                     }
                 }
-                Some(MediaEvent::PromptDone { .. }) => {
+                Some(MediaEvent::PromptDone { played, interrupted }) => {
+                    // None: the late end of a stopped queue; the prompts queued since still play.
+                    let Some(reached) = mark_pos.done(played, interrupted) else { continue };
+                    marks::report(&mut session, Instant::now(), reached);
                     playing = false;
                     session.handle_input(Instant::now(), Input::PlayDone);
                     if let Some(r) = recording.as_mut().filter(|r| !r.started) {
@@ -394,7 +416,10 @@ pub async fn run(ctx: &ServiceCtx, url: &str, events: &mut mpsc::Receiver<MediaE
                     Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
                     None => std::future::pending::<()>().await,
                 }
-            } => session.handle_timeout(Instant::now()),
+            } => {
+                marks::report(&mut session, Instant::now(), mark_pos.due(Instant::now()));
+                session.handle_timeout(Instant::now());
+            }
         }
     }
 }

@@ -8,6 +8,7 @@ mod codec;
 mod dtmf;
 mod fetch;
 mod gateway_ivr;
+mod gateway_marks;
 mod gateway_media;
 mod gateway_ops;
 mod gateway_record;

@@ -13,15 +13,15 @@ use crate::support::vxgate_bin;
 
 /// One request the server saw.
 #[derive(Debug, Clone)]
-struct Seen {
-    method: String,
-    target: String,
+pub(crate) struct Seen {
+    pub(crate) method: String,
+    pub(crate) target: String,
     content_type: String,
     body: Vec<u8>,
 }
 
 #[derive(Clone)]
-struct Page {
+pub(crate) struct Page {
     status: u16,
     content_type: &'static str,
     body: Vec<u8>,
@@ -29,13 +29,13 @@ struct Page {
 }
 
 /// A tiny HTTP/1.1 server: fixed pages by path (query ignored), requests recorded.
-struct Server {
+pub(crate) struct Server {
     base: String,
     seen: Arc<Mutex<Vec<Seen>>>,
 }
 
 impl Server {
-    fn start(pages: Vec<(&str, Page)>) -> Server {
+    pub(crate) fn start(pages: Vec<(&str, Page)>) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let base = format!("http://{}", listener.local_addr().expect("local addr"));
         let pages: Arc<HashMap<String, Page>> = Arc::new(
@@ -105,16 +105,16 @@ impl Server {
         Server { base, seen }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
 
-    fn seen(&self) -> Vec<Seen> {
+    pub(crate) fn seen(&self) -> Vec<Seen> {
         self.seen.lock().expect("lock").clone()
     }
 }
 
-fn vxml(body: &str) -> Page {
+pub(crate) fn vxml(body: &str) -> Page {
     Page {
         status: 200,
         content_type: "application/voicexml+xml",
@@ -690,4 +690,65 @@ fn leading_mark_and_document_scope_menu_through_run_vxml() {
     )]);
     let r = run(&s.url("/m.vxml"), &["--dtmf", "2"]);
     assert_pass(&r);
+}
+
+/// A WAV file of `ms` milliseconds of silence (8 kHz mono 16-bit PCM): its header tells the runner how long it plays.
+pub(crate) fn wav_silence(ms: u32) -> Page {
+    let data_len = ms * 16;
+    let mut b = Vec::with_capacity(44 + data_len as usize);
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36 + data_len).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&16u32.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    b.extend_from_slice(&1u16.to_le_bytes()); // mono
+    b.extend_from_slice(&8000u32.to_le_bytes());
+    b.extend_from_slice(&16000u32.to_le_bytes()); // byte rate
+    b.extend_from_slice(&2u16.to_le_bytes()); // block align
+    b.extend_from_slice(&16u16.to_le_bytes()); // bits per sample
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&data_len.to_le_bytes());
+    b.resize(44 + data_len as usize, 0);
+    Page {
+        status: 200,
+        content_type: "audio/wav",
+        body: b,
+        delay: Duration::ZERO,
+    }
+}
+
+/// VoiceXML 2.1 §4 through the headless runner: the runner reports a `<mark>` after audio when the audio before it
+/// has played, so a DTMF barge-in half a second after that gives `lastresult$.markname` "m2" and `marktime` 500
+/// (and the field's `name$.markname`); a barge-in before the next prompt's only mark reports no mark at all.
+#[test]
+fn mark_after_audio_is_reported_on_barge_in_through_run_vxml() {
+    let s = Server::start(vec![
+        (
+            "/marks.vxml",
+            vxml(&format!(
+                r##"{CATCH_ALL}<form><field name="a"><option dtmf="1">one</option>
+                  <prompt><mark name="m1"/><audio src="/one.wav"/><mark name="m2"/><audio src="/two.wav"/><mark name="m3"/></prompt>
+                  <filled><log>a: <value expr="application.lastresult$.markname + ' ' + application.lastresult$.marktime"/></log>
+                    <if cond="application.lastresult$.markname != 'm2' || application.lastresult$.marktime != 500 || a$.markname != 'm2'">
+                    <prompt>fail a</prompt><exit/></if></filled></field>
+                <field name="b"><option dtmf="2">two</option>
+                  <prompt><audio src="/one.wav"/><mark name="late"/><audio src="/two.wav"/></prompt>
+                  <filled><log>b: <value expr="application.lastresult$.markname"/></log>
+                    <if cond="typeof application.lastresult$.markname == 'undefined'"><prompt>pass</prompt>
+                    <else/><prompt>fail b</prompt></if></filled></field></form>"##
+            )),
+        ),
+        ("/one.wav", wav_silence(1000)),
+        ("/two.wav", wav_silence(2000)),
+    ]);
+    let r = run(&s.url("/marks.vxml"), &["--dtmf-at", "1.5s:1 2.0s:2"]);
+    assert_pass(&r);
+    assert!(r.has("log: a: m2 500"), "{}", r.stdout);
+    // Field b's barge-in at 2.0 s cut its prompt before two.wav: only field a's two.wav started.
+    let two = r
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("play: ") && l.ends_with("/two.wav"))
+        .count();
+    assert_eq!(two, 1, "{}", r.stdout);
 }
