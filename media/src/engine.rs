@@ -9,14 +9,20 @@
 //!   runtime that owns its calls outright (no locks, no task per call). A call is pinned to the least loaded
 //!   scheduler when it opens. The scheduler wakes on a fine grid (1 ms by default, a periodic `timerfd`) and on
 //!   commands from the handles, and nothing else: no packet wakes it.
-//! - **Receiving.** All sockets of a scheduler sit in one edge-triggered epoll set. At each tick the scheduler
-//!   asks it (one `epoll_wait`, no waiting) which sockets received data and reads each such socket's queue with one
-//!   `recvmmsg` of up to 16 datagrams — one syscall per ready socket, none per empty one, and no wake-up per
-//!   packet. Since a datagram is handled up to one tick after it arrived, every datagram carries the kernel's
-//!   arrival time (`SO_TIMESTAMPNS`), and that, not the time of the tick, is the `now` the RTP session (jitter),
-//!   the DTMF receiver, capture and audio taps see. A socket error or a flood of garbage at one call's port stays
-//!   with that call: its datagrams queue (or are dropped by the kernel) at its own socket, each socket is read at
-//!   most 64 datagrams per tick, and malformed packets are counted and dropped by that call's session.
+//! - **Receiving.** No task and no wake-up per call or per packet. Each socket has one multishot `recvmsg`
+//!   armed on the scheduler's io_uring, drawing buffers from a ring shared with the kernel; the ring defers the
+//!   reads to the scheduler's own thread, so they happen inside the one `io_uring_enter` of each tick that also
+//!   submits the sends — no syscall per packet on either side. Where the kernel has no deferred task work or
+//!   buffer rings (before Linux 6.1), or io_uring is off, all sockets sit in one edge-triggered epoll set that
+//!   the tick asks (one `epoll_wait`, no waiting) which sockets received data, read each with one `recvmmsg` of up
+//!   to 16 datagrams. Either way a datagram is handled up to one tick after it arrived, so every datagram carries
+//!   the kernel's arrival time (`SO_TIMESTAMPNS`), and that, not the time of the tick, is the `now` the RTP
+//!   session (jitter), the DTMF receiver, capture and audio taps see. Each tick sends first and then handles what
+//!   arrived, so a call's cores may see an arrival stamped a little before their own tick's `now`; they take time
+//!   that steps back. A socket error or a flood of garbage at one call's port stays with that call: its
+//!   datagrams queue (or are dropped by the kernel) at its own socket, malformed packets are counted and dropped
+//!   by that call's session, and a flood that exhausts the shared buffers only delays other calls' datagrams to
+//!   the next tick (they wait in their own sockets; see `uring_recv`).
 //! - **Sending.** At each tick, the packet of every call whose ptime boundary has come — one timing wheel per
 //!   scheduler, calls spread over its slots so that a 20 ms grid does not mean every call of the core sends in
 //!   the same millisecond; the same visit runs the call's RTCP and DTMF timers. Each call sends from its own
@@ -28,8 +34,8 @@
 //!   non-blocking `sendto`.
 //! - **No allocation per packet.** Frames and datagrams are built in fixed buffers; receive and send buffers are
 //!   allocated once per scheduler; prompts are shared `Arc`s.
-//! - **Linux only**: epoll, `recvmmsg`, `SO_TIMESTAMPNS`, io_uring. The `unsafe` code this takes (syscalls on
-//!   buffers we own) is confined to the `recv` and `uring` submodules.
+//! - **Linux only**: io_uring, epoll, `recvmmsg`, `SO_TIMESTAMPNS`. The `unsafe` code this takes (syscalls and
+//!   rings on buffers we own) is confined to the `recv`, `uring` and `uring_recv` submodules.
 
 mod call;
 mod events;
