@@ -6,6 +6,7 @@
 //! Nothing here can block another call: each call is its own task, and every wait is on this call's channels.
 
 mod media;
+pub mod relay;
 pub mod transfer;
 
 use std::sync::Arc;
@@ -234,7 +235,7 @@ async fn run_inner(
                         states: &mut states,
                         dialogs,
                         media: &media,
-                        negotiated: &negotiated,
+                        negotiated: &mut negotiated,
                         session_id,
                         sdp_version: &mut sdp_version,
                         local,

@@ -19,9 +19,12 @@
 //! - **Consultation** (2.1 §2.4.2): like bridge until the far end answers, then like blind: the interpreter hears
 //!   `transferred` and the gateway only relays the end of the call (BYE either way).
 //!
-//! Not done: re-INVITEs during a bridge are refused with 488 rather than relayed; DTMF/hotword during a bridge is not
-//! listened for (the media no longer passes the gateway); a caller whose answer to the shuffle changes its own RTP
-//! address is not re-offered to the far end.
+//! While the legs are connected, re-INVITEs with an offer are relayed between them ([`super::relay`]).
+//!
+//! Not done: DTMF/hotword during a bridge is not listened for (the media no longer passes the gateway); a caller
+//! whose answer to the shuffle changes its own RTP address is not re-offered to the far end; `error.connection.*`
+//! events (no route, 404) are reported as the outcome `unknown`, the interpreter's transfer input having no error
+//! variant.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -38,6 +41,7 @@ use tokio::sync::oneshot;
 use tracing::{debug, info, warn};
 use vxgate_vxml::io::{TransferOutcome, TransferType};
 
+use super::relay::{on_request, Leg};
 use super::CallMedia;
 use crate::config::TransferRoute;
 use crate::dialpeer::DtmfRelay;
@@ -189,8 +193,8 @@ pub struct CallerLeg<'a> {
     pub dialogs: &'a Arc<DialogLayer>,
     /// The gateway's media session of the call.
     pub media: &'a CallMedia,
-    /// The caller's stream as negotiated.
-    pub negotiated: &'a Negotiated,
+    /// The caller's stream as negotiated (updated when the caller comes back to the gateway's media).
+    pub negotiated: &'a mut Negotiated,
     /// The `o=` session id of our SDP towards the caller.
     pub session_id: u64,
     /// The `o=` version of our SDP towards the caller (bumped by each re-INVITE here).
@@ -575,7 +579,7 @@ async fn shuffle_to_far(leg: &mut CallerLeg<'_>, far_sdp: &[u8]) -> bool {
     let mut neg = leg.negotiated.clone();
     neg.direction = MediaDirection::SendRecv;
     let offer = sdp::answer(&neg, far_rtp, leg.session_id, *leg.sdp_version);
-    if !reinvite_caller(leg, offer).await {
+    if reinvite_caller(leg, offer).await.is_none() {
         return false;
     }
     // Our own stream steps aside while the legs talk to each other.
@@ -586,7 +590,7 @@ async fn shuffle_to_far(leg: &mut CallerLeg<'_>, far_sdp: &[u8]) -> bool {
     true
 }
 
-/// Re-INVITEs the caller back to the gateway's media after a bridge.
+/// Re-INVITEs the caller back to the gateway's media after a bridge; the caller's answer says where its RTP is now.
 async fn shuffle_back(leg: &mut CallerLeg<'_>) {
     *leg.sdp_version += 1;
     let offer = sdp::answer(
@@ -595,14 +599,20 @@ async fn shuffle_back(leg: &mut CallerLeg<'_>) {
         leg.session_id,
         *leg.sdp_version,
     );
-    if !reinvite_caller(leg, offer).await {
-        warn!("transfer: the caller did not take the gateway's media back");
+    match reinvite_caller(leg, offer).await {
+        Some(answer) => {
+            if let Ok(n) = sdp::negotiate(&answer, leg.negotiated.codec, leg.dtmf_relay) {
+                *leg.negotiated = n;
+            }
+            info!(remote = ?leg.negotiated.remote, "transfer: caller re-invited back to the gateway's media");
+        }
+        None => warn!("transfer: the caller did not take the gateway's media back"),
     }
     leg.media.update(leg.negotiated);
-    info!("transfer: caller re-invited back to the gateway's media");
 }
 
-async fn reinvite_caller(leg: &mut CallerLeg<'_>, offer: Vec<u8>) -> bool {
+/// Sends `offer` to the caller in a re-INVITE; its answer when it took it (2xx).
+async fn reinvite_caller(leg: &mut CallerLeg<'_>, offer: Vec<u8>) -> Option<Vec<u8>> {
     let resp = leg
         .dialog
         .reinvite(
@@ -611,18 +621,20 @@ async fn reinvite_caller(leg: &mut CallerLeg<'_>, offer: Vec<u8>) -> bool {
         )
         .await;
     match resp {
-        Ok(Some(r)) if r.status_code.kind() == rsipstack::sip::StatusCodeKind::Successful => true,
+        Ok(Some(r)) if r.status_code.kind() == rsipstack::sip::StatusCodeKind::Successful => {
+            Some(r.body)
+        }
         Ok(Some(r)) => {
             info!(
                 status = u16::from(r.status_code),
                 "transfer: caller refused the re-invite"
             );
-            false
+            None
         }
-        Ok(None) => false,
+        Ok(None) => None,
         Err(e) => {
             warn!(error = %e, "transfer: re-invite to the caller failed");
-            false
+            None
         }
     }
 }
@@ -646,6 +658,9 @@ async fn bridge(
         }
     };
     tokio::pin!(limit);
+    // re-INVITEs are relayed between the legs (their media talk to each other directly).
+    let mut in_flight: Option<Leg> = None;
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();
     loop {
         tokio::select! {
             _ = &mut limit => {
@@ -653,11 +668,15 @@ async fn bridge(
                 far.bye().await.ok();
                 return BridgeEnd::MaxTime;
             }
+            Some(_) = done_rx.recv() => in_flight = None,
             st = leg.states.recv() => match st {
                 None | Some(DialogState::Terminated(..)) => {
                     info!("transfer: caller hung up; BYE to the far end");
                     far.bye().await.ok();
                     return BridgeEnd::NearEnd;
+                }
+                Some(DialogState::Updated(_, req, handle)) => {
+                    on_request(req, handle, Leg::Caller, far, &mut in_flight, &done_tx).await;
                 }
                 Some(other) => refuse_during_transfer(other).await,
             },
@@ -665,6 +684,9 @@ async fn bridge(
                 None | Some(DialogState::Terminated(..)) => {
                     info!("transfer: far end hung up");
                     return BridgeEnd::FarEnd;
+                }
+                Some(DialogState::Updated(_, req, handle)) => {
+                    on_request(req, handle, Leg::CallServer, leg.dialog, &mut in_flight, &done_tx).await;
                 }
                 Some(other) => refuse_during_transfer(other).await,
             },

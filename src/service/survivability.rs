@@ -15,14 +15,15 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use rsipstack::dialog::dialog::{DialogState, DialogStateReceiver, TransactionHandle};
+use rsipstack::dialog::dialog::{DialogState, DialogStateReceiver};
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::dialog::invitation::InviteOption;
 use rsipstack::dialog::invite_dialog::InviteDialog;
-use rsipstack::sip::{Header, Method, Request, Response, StatusCode, Transport};
+use rsipstack::sip::{Header, Response, StatusCode, Transport};
 use rsipstack::transport::SipAddr;
 use tracing::{debug, info, warn};
 
+use crate::call::relay::{on_request, Leg};
 use crate::config::SurvivabilityDestination;
 use crate::sip::ack_gate::AnswerMark;
 use crate::sip::CallIdentity;
@@ -267,102 +268,6 @@ fn identity_headers(invite: &rsipstack::sip::Request) -> Vec<Header> {
         .filter(|h| matches!(h, Header::Other(name, _) if name.eq_ignore_ascii_case("Cisco-Guid")))
         .cloned()
         .collect()
-}
-
-/// Which leg of a bridged call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Leg {
-    Caller,
-    CallServer,
-}
-
-/// Relays a re-INVITE (`req`, answered through `handle`) to `to`, and the far answer back: status, SDP and all.
-/// rsipstack ACKs the far 2xx itself, and the near ACK ends the near transaction.
-async fn relay_reinvite(to: InviteDialog, req: Request, handle: TransactionHandle, from: Leg) {
-    match to
-        .reinvite(Some(sdp_headers()), Some(req.body.clone()))
-        .await
-    {
-        Ok(Some(resp)) => {
-            let code = resp.status_code.clone();
-            info!(
-                from = ?from,
-                status = u16::from(code.clone()),
-                "survivability: re-invite relayed to the other leg; its answer relayed back"
-            );
-            let has_sdp = !resp.body.is_empty();
-            handle
-                .respond(
-                    code,
-                    has_sdp.then(sdp_headers),
-                    has_sdp.then_some(resp.body),
-                )
-                .await
-                .ok();
-        }
-        Ok(None) => {
-            handle
-                .reply(StatusCode::CallTransactionDoesNotExist)
-                .await
-                .ok();
-        }
-        Err(e) => {
-            warn!(from = ?from, error = %e, "survivability: relayed re-invite failed");
-            handle.reply(StatusCode::ServerInternalError).await.ok();
-        }
-    }
-}
-
-/// An in-dialog request from leg `from` of a bridged call: a re-INVITE with an offer goes to the other leg `to`
-/// (spawned; `done` hears when it is over) unless one is in flight; everything else is answered here.
-async fn on_request(
-    req: Request,
-    handle: TransactionHandle,
-    from: Leg,
-    to: &InviteDialog,
-    in_flight: &mut Option<Leg>,
-    done: &tokio::sync::mpsc::UnboundedSender<Leg>,
-) {
-    if req.method != Method::Invite {
-        // UPDATE (RFC 3311) is not relayed; a session refresh without a body is harmless to accept.
-        let code = if req.body.is_empty() {
-            StatusCode::OK
-        } else {
-            StatusCode::NotAcceptableHere
-        };
-        handle.reply(code).await.ok();
-        return;
-    }
-    match *in_flight {
-        // RFC 3261 §14.2: "A UAS that receives an INVITE on a dialog while an INVITE it had sent on that dialog is
-        // in progress MUST return a 491 (Request Pending)".
-        Some(leg) if leg != from => {
-            handle.reply(StatusCode::RequestPending).await.ok();
-        }
-        // §14.2: a second INVITE before the final response to the first: 500 with a Retry-After of 0-10 s.
-        Some(_) => {
-            let secs = rand::random_range(0..=10u32);
-            let retry = vec![Header::RetryAfter(secs.to_string().into())];
-            handle
-                .respond(StatusCode::ServerInternalError, Some(retry), None)
-                .await
-                .ok();
-        }
-        None if req.body.iter().all(u8::is_ascii_whitespace) => {
-            // A re-INVITE without an offer wants one in our 2xx and the answer in its ACK; rsipstack ACKs the other
-            // leg's 2xx itself (without a body), so that answer could not be passed on.
-            info!(from = ?from, "survivability: re-invite without sdp is not relayed: 488");
-            handle.reply(StatusCode::NotAcceptableHere).await.ok();
-        }
-        None => {
-            *in_flight = Some(from);
-            let (to, done) = (to.clone(), done.clone());
-            tokio::spawn(async move {
-                relay_reinvite(to, req, handle, from).await;
-                done.send(from).ok();
-            });
-        }
-    }
 }
 
 /// Connects the caller to the answered outbound leg and relays BYE and re-INVITE both ways.

@@ -38,7 +38,7 @@ fn ivr_leg_rtp_dtmf_digits_reach_the_ivr_service() {
         &["-m", "1", "-set", "ivr_port", &port],
     );
     // The page's connection.disconnect.hangup handler submits after the call server's BYE.
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while std::time::Instant::now() < deadline
         && !ivr
             .requests()

@@ -66,11 +66,15 @@ const DISCONNECT_PAGE: &str = r#"<?xml version="1.0"?>
 <vxml version="2.1" xmlns="http://www.w3.org/2001/vxml"><form><block><disconnect/></block></form></vxml>"#;
 
 fn transfer_page(dest: &str, kind: &str, connecttimeout: &str) -> String {
+    transfer_page_maxtime(dest, kind, connecttimeout, "60s")
+}
+
+fn transfer_page_maxtime(dest: &str, kind: &str, connecttimeout: &str, maxtime: &str) -> String {
     format!(
         r#"<?xml version="1.0"?>
 <vxml version="2.1" xmlns="http://www.w3.org/2001/vxml">
   <form>
-    <transfer name="t" dest="{dest}" type="{kind}" connecttimeout="{connecttimeout}" maxtime="60s">
+    <transfer name="t" dest="{dest}" type="{kind}" connecttimeout="{connecttimeout}" maxtime="{maxtime}">
       <filled><submit next="/result" method="get" namelist="t"/></filled>
     </transfer>
   </form>
@@ -182,6 +186,68 @@ fn bridge_transfer_far_end_hangs_up_is_far_end_disconnect() {
         "{log}"
     );
     assert!(log.contains("media bridged"), "{log}");
+}
+
+#[test]
+fn bridge_transfer_relays_a_reinvite_of_the_far_end_to_the_caller() {
+    require_sipp!();
+    let far = FarEnd::start("xfer_uas_reinvite_bye.xml");
+    let ivr = PageServer::start(transfer_page("tel:+15551000", "bridge", "10s"));
+    let (out, log) = call(&ivr, far.port, "xfer_caller_bridge_reinvite.xml");
+    let far = far.wait();
+    assert_sipp_ok(&out, &format!("caller gets the far end's re-invite\n{log}"));
+    assert_sipp_ok(
+        &far,
+        &format!("far end's re-invite answered by the caller\n{log}"),
+    );
+    assert_eq!(
+        ivr.outcome().as_deref(),
+        Some("far_end_disconnect"),
+        "{log}"
+    );
+    assert!(log.contains("re-invite relayed to the other leg"), "{log}");
+}
+
+#[test]
+fn bridge_transfer_past_maxtime_is_maxtime_disconnect() {
+    require_sipp!();
+    let far = FarEnd::start("xfer_uas_answer_stay.xml");
+    let ivr = PageServer::start(transfer_page_maxtime(
+        "tel:+15551000",
+        "bridge",
+        "10s",
+        "2s",
+    ));
+    let (out, log) = call(&ivr, far.port, "xfer_caller_bridge.xml");
+    let far = far.wait();
+    assert_sipp_ok(
+        &out,
+        &format!("caller re-invited to the far end and back\n{log}"),
+    );
+    assert_sipp_ok(&far, &format!("far end gets the gateway's BYE\n{log}"));
+    assert_eq!(
+        ivr.outcome().as_deref(),
+        Some("maxtime_disconnect"),
+        "{log}"
+    );
+}
+
+#[test]
+fn consultation_transfer_hands_the_caller_over_once_the_far_end_answers() {
+    require_sipp!();
+    let far = FarEnd::start("xfer_uas_answer_bye.xml");
+    let ivr = PageServer::start(transfer_page("tel:+15551000", "consultation", "10s"));
+    let (out, log) = call(&ivr, far.port, "xfer_caller_handover.xml");
+    let far = far.wait();
+    assert_sipp_ok(
+        &out,
+        &format!("caller re-invited to the far end, then BYE\n{log}"),
+    );
+    assert_sipp_ok(&far, &format!("far end answered and hung up\n{log}"));
+    assert!(log.contains("transfer outcome Transferred"), "{log}");
+    assert!(log.contains("far end gone after hand-over"), "{log}");
+    // The session ended with the hand-over: no outcome submit.
+    assert_eq!(ivr.outcome(), None, "{log}");
 }
 
 #[test]
