@@ -121,7 +121,22 @@ async fn next_event(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prompt_and_dtmf_cross_a_lossy_reordering_shim() {
-    let engine = MediaEngine::start(engine_config(42000)).await.unwrap();
+    lossy_shim(engine_config(42000)).await;
+}
+
+/// The same through the engine's other I/O path: one `sendto` per packet, epoll and `recvmmsg` for receiving
+/// (what a kernel without io_uring gets).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prompt_and_dtmf_cross_a_lossy_reordering_shim_without_io_uring() {
+    lossy_shim(EngineConfig {
+        io_uring: false,
+        ..engine_config(43600)
+    })
+    .await;
+}
+
+async fn lossy_shim(cfg: EngineConfig) {
+    let engine = MediaEngine::start(cfg).await.unwrap();
     let prompt = distinct_prompt(50, Law::Ulaw); // 1 s
 
     // Sender speaks A-law: the µ-law prompt is transcoded on the fly.
@@ -244,7 +259,21 @@ async fn prompt_and_dtmf_cross_a_lossy_reordering_shim() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbage_at_one_port_does_not_disturb_another_call() {
-    let engine = MediaEngine::start(engine_config(42400)).await.unwrap();
+    garbage_flood(engine_config(42400)).await;
+}
+
+/// The same with epoll and `recvmmsg` doing the receiving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_at_one_port_does_not_disturb_another_call_without_io_uring() {
+    garbage_flood(EngineConfig {
+        io_uring: false,
+        ..engine_config(44000)
+    })
+    .await;
+}
+
+async fn garbage_flood(cfg: EngineConfig) {
+    let engine = MediaEngine::start(cfg).await.unwrap();
     let prompt = distinct_prompt(40, Law::Ulaw);
 
     // Two calls, each a sender → receiver pair.
