@@ -519,49 +519,6 @@ fn w3c_srgs10_conformance_xml() {
     }
 }
 
-/// Timing of the operations a page execution does (run with `--ignored --nocapture`; release for real figures).
-#[test]
-#[ignore]
-fn timing_report() {
-    let time = |label: &str, n: u32, f: &mut dyn FnMut()| {
-        let t = std::time::Instant::now();
-        for _ in 0..n {
-            f();
-        }
-        println!(
-            "{label}: {:.2} us",
-            t.elapsed().as_secs_f64() * 1e6 / n as f64
-        );
-    };
-    time("builtin digits?maxlength=10 compile", 10_000, &mut || {
-        Grammar::builtin("digits?maxlength=10").unwrap();
-    });
-    let g = Grammar::builtin("digits?maxlength=10").unwrap();
-    time("digits match 10 keys", 10_000, &mut || {
-        g.matches("1234567890");
-    });
-    let alts: Vec<(String, Value)> = (1..=9)
-        .map(|i| (i.to_string(), json!(format!("o{i}"))))
-        .collect();
-    time("from_alternatives 9 options", 10_000, &mut || {
-        Grammar::from_alternatives(&alts);
-    });
-    let xml = r#"<grammar xmlns="http://www.w3.org/2001/06/grammar" mode="dtmf" root="r" version="1.0">
-      <rule id="r" scope="public"><one-of><item>1<tag>out='a'</tag></item><item>2<tag>out='b'</tag></item></one-of></rule></grammar>"#;
-    time("parse_srgs small", 10_000, &mut || {
-        Grammar::parse_srgs(xml, "http://h/g.grxml").unwrap();
-    });
-    let g = Grammar::parse_srgs(xml, "").unwrap();
-    time("literal tag match", 2_000, &mut || {
-        g.matches("2");
-    });
-    let xml = r##"<grammar mode="dtmf" root="r"><rule id="r"><item repeat="1-4"><ruleref uri="#d"/></item><tag>out.pin = meta.current().text; out.n = rules.latest()</tag></rule><rule id="d"><one-of><item>1</item><item>2</item></one-of></rule></grammar>"##;
-    let g = Grammar::parse_srgs(xml, "").unwrap();
-    time("script tag match (quickjs)", 2_000, &mut || {
-        g.matches("1212");
-    });
-}
-
 /// Mutated grammars and random keys: errors or answers, never a panic or a hang.
 #[test]
 fn mutation_fuzz_never_panics() {
