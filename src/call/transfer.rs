@@ -496,7 +496,7 @@ async fn place(
         ..InviteOption::default()
     };
     info!(uri = %route.uri, target = %route.target, "transfer: INVITE to the destination");
-    let (tx, mut far_states) = leg.dialogs.new_dialog_state_channel();
+    let (tx, far_states) = leg.dialogs.new_dialog_state_channel();
     let (far, handle) = match leg.dialogs.do_invite_async(opt, tx) {
         Ok(x) => x,
         Err(e) => {
@@ -559,9 +559,8 @@ async fn place(
         leg.dialogs.remove_dialog(&far.id());
         return Placed::Failed(outcome_of_status(code));
     }
-    while let Ok(st) = far_states.try_recv() {
-        debug!(state = %st, "far leg");
-    }
+    // States already queued (Early, Confirmed, maybe a re-INVITE the far end sent right after our ACK) are the
+    // bridge's to handle: a request dropped here would go unanswered (rsipstack answers a dropped handle with 501).
     Placed::Answered(far, far_states, resp.body)
 }
 

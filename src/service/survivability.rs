@@ -196,10 +196,8 @@ async fn attempt(
     };
     let code = u16::from(resp.status_code.clone());
     if (200..300).contains(&code) {
-        // Drain the transient states; the bridge watches the rest.
-        while let Ok(st) = out_states.try_recv() {
-            debug!(state = %st, "outbound leg");
-        }
+        // Queued states (Early, Confirmed, maybe a re-INVITE the call server sent right after our ACK) are the
+        // bridge's: a request dropped here would go unanswered (rsipstack answers a dropped handle with 501).
         return Attempt::Connected(Box::new(out), out_states, resp.body);
     }
     if try_next(code) {

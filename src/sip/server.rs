@@ -11,9 +11,11 @@ use std::time::Duration;
 
 use rsipstack::dialog::dialog::{Dialog, DialogState};
 use rsipstack::dialog::dialog_layer::DialogLayer;
+use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::platform::CancellationToken;
 use rsipstack::sip::prelude::HeadersExt;
 use rsipstack::sip::{Header, Method, StatusCode, Transport};
+use rsipstack::transaction::key::TransactionRole;
 use rsipstack::transaction::transaction::Transaction;
 use rsipstack::transport::udp::UdpConnection;
 use rsipstack::transport::{TcpListenerConnection, TransportLayer};
@@ -291,6 +293,11 @@ async fn in_dialog_turn(ctx: &Ctx, dialog: &Dialog, tx: &mut Transaction) -> boo
         return true;
     }
     let id = dialog.id();
+    if let Dialog::Invite(d) = dialog {
+        if d.role() == TransactionRole::Client {
+            return client_dialog_turn(d, tx).await;
+        }
+    }
     match ctx.acks.phase(&id) {
         Phase::Done => true,
         Phase::Pending => {
@@ -317,6 +324,31 @@ async fn in_dialog_turn(ctx: &Ctx, dialog: &Dialog, tx: &mut Transaction) -> boo
                     false
                 }
             }
+        }
+    }
+}
+
+/// The same race on a dialog the gateway started (survivability, `<transfer>`): its client transaction sends the ACK
+/// of the 2xx before the dialog layer records `Confirmed`, and a request the far end sends right after that ACK
+/// finds the dialog unconfirmed, where rsipstack 0.7.14 (`InviteDialog::handle`, "only the UAS side drives the
+/// INVITE transaction here") returns without answering it. The window is the hand-over of the 2xx from the
+/// transaction to the dialog, so a short bounded wait for `Confirmed` closes it.
+async fn client_dialog_turn(d: &InviteDialog, tx: &mut Transaction) -> bool {
+    const LIMIT: Duration = Duration::from_secs(2);
+    let start = tokio::time::Instant::now();
+    loop {
+        match d.state() {
+            DialogState::Confirmed(..) => return true,
+            DialogState::Terminated(..) => {
+                reply(tx, 481, vec![]).await;
+                return false;
+            }
+            _ if start.elapsed() >= LIMIT => {
+                info!(method = %tx.original.method, dialog = %d.id(), "in-dialog request on our dialog that never confirmed: 481");
+                reply(tx, 481, vec![]).await;
+                return false;
+            }
+            _ => tokio::time::sleep(Duration::from_millis(2)).await,
         }
     }
 }

@@ -264,6 +264,19 @@ fn bridge_transfer_to_a_busy_far_end_is_busy() {
 }
 
 #[test]
+fn bridge_transfer_refused_by_the_network_is_network_busy() {
+    require_sipp!();
+    let far = FarEnd::start("surv_uas_503.xml");
+    let dest = format!("sip:15551000@127.0.0.1:{}", far.port);
+    let ivr = PageServer::start(transfer_page(&dest, "bridge", "10s"));
+    let (out, log) = call(&ivr, far.port, "xfer_caller_plain.xml");
+    let far = far.wait();
+    assert_sipp_ok(&out, &format!("caller stays with the gateway\n{log}"));
+    assert_sipp_ok(&far, &format!("far end 503\n{log}"));
+    assert_eq!(ivr.outcome().as_deref(), Some("network_busy"), "{log}");
+}
+
+#[test]
 fn bridge_transfer_without_answer_within_connecttimeout_is_noanswer() {
     require_sipp!();
     let far = FarEnd::start("surv_uas_silent.xml");
