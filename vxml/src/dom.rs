@@ -106,6 +106,9 @@ pub struct Document {
     attrs: Vec<(Span, Span)>,
     /// Strings that differ from their source text (unescaped values, merged text pieces).
     strings: String,
+    /// Every `<property>` element with its parent, by parent then document order: property lookups walk the
+    /// ancestors of an element many times per page, and most elements have none.
+    props: Vec<(NodeId, NodeId)>,
 }
 
 /// The root element id of every document.
@@ -232,6 +235,24 @@ impl Builder<'_> {
         let sp = self.span(text);
         self.push(NodeKind::Text(sp), start, end);
         Ok(())
+    }
+
+    /// The `<property>` elements by parent (see [`Document::properties`]).
+    fn props(&self) -> Vec<(NodeId, NodeId)> {
+        let mut props: Vec<(NodeId, NodeId)> = self
+            .nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| match (n.kind, n.parent) {
+                (NodeKind::Element { name, .. }, Some(p)) if self.str(name) == "property" => {
+                    Some((p, NodeId(i as u32)))
+                }
+                _ => None,
+            })
+            .collect();
+        // Stable: document order within a parent.
+        props.sort_by_key(|(p, _)| *p);
+        props
     }
 
     /// Fills every element's child list, each allocated once at its final size.
@@ -466,6 +487,7 @@ impl Document {
             return Err(err(0, "no root element".into(), &source));
         }
         b.link();
+        let props = b.props();
         let Builder {
             nodes,
             attrs,
@@ -478,6 +500,7 @@ impl Document {
             nodes,
             attrs,
             strings,
+            props,
         })
     }
 
@@ -589,6 +612,18 @@ impl Document {
         name: &'a str,
     ) -> impl Iterator<Item = NodeId> + 'a {
         self.elements(id).filter(move |c| self.name(*c) == name)
+    }
+
+    /// The `<property>` children of an element, in document order (what `children_named(id, "property")` gives,
+    /// from an index).
+    pub fn properties(&self, id: NodeId) -> impl Iterator<Item = NodeId> + '_ {
+        let from = self.props.partition_point(|(p, _)| *p < id);
+        self.props
+            .get(from..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(move |(p, _)| *p == id)
+            .map(|(_, c)| *c)
     }
 
     /// The parent element.
@@ -746,6 +781,24 @@ mod tests {
         assert_eq!(
             d.raw(p),
             "<p>one &amp; two<![CDATA[ <three> ]]>\r\nfour</p>"
+        );
+    }
+
+    #[test]
+    fn properties_index_matches_children_named() {
+        let src = "<vxml><property name=\"a\" value=\"1\"/><form><property name=\"b\" value=\"2\"/><block/>\
+                   <field name=\"f\"><property name=\"c\" value=\"3\"/><property name=\"d\" value=\"4\"/></field>\
+                   </form><x:property xmlns:x=\"u\"/></vxml>";
+        let d = Document::parse("u", src.into()).unwrap();
+        for i in 0..d.len() {
+            let id = NodeId(i as u32);
+            let want: Vec<_> = d.children_named(id, "property").collect();
+            assert_eq!(d.properties(id).collect::<Vec<_>>(), want, "node {i}");
+        }
+        assert_eq!(
+            d.properties(ROOT).count(),
+            2,
+            "local names count, as children_named does"
         );
     }
 

@@ -668,7 +668,7 @@ impl Session {
     ) -> Option<String> {
         let mut cur = at;
         while let Some(id) = cur {
-            for p in doc.children_named(id, "property") {
+            for p in doc.properties(id) {
                 if doc.attr(p, "name") == Some(name) {
                     return doc.attr(p, "value").map(str::to_string);
                 }
@@ -678,7 +678,7 @@ impl Session {
         if let Some(c) = self.ctxs.last() {
             if let Some(app) = &c.app_doc {
                 if !std::ptr::eq(app.as_ref(), doc) {
-                    for p in app.children_named(crate::dom::ROOT, "property") {
+                    for p in app.properties(crate::dom::ROOT) {
                         if app.attr(p, "name") == Some(name) {
                             return app.attr(p, "value").map(str::to_string);
                         }

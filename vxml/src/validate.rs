@@ -107,7 +107,7 @@ pub fn validate(doc: &Document) -> Result<(), DocumentError> {
             }
         }
     }
-    check(doc, ROOT)
+    check(doc)
 }
 
 fn fail(doc: &Document, id: NodeId, what: String) -> DocumentError {
@@ -122,12 +122,34 @@ fn count(doc: &Document, id: NodeId, keys: &[&str]) -> usize {
     keys.iter().filter(|k| doc.has(id, k)).count()
 }
 
-fn check(doc: &Document, id: NodeId) -> Result<(), DocumentError> {
+/// Checks every element in document order. Elements are stored in document order, so one
+/// pass over ids visits them as a depth-first walk would; a subtree that is not ours to judge (foreign namespace,
+/// SRGS grammar content, metadata) is skipped by its source range.
+fn check(doc: &Document) -> Result<(), DocumentError> {
+    let mut skip_to = 0u32;
+    for i in 0..doc.len() {
+        let id = NodeId(i as u32);
+        if !doc.is_element(id) {
+            continue;
+        }
+        let n = doc.node(id);
+        if n.start < skip_to {
+            continue;
+        }
+        if !check_one(doc, id)? {
+            skip_to = n.end;
+        }
+    }
+    Ok(())
+}
+
+/// Checks one element; `Ok(false)` when its content is not to be checked.
+fn check_one(doc: &Document, id: NodeId) -> Result<bool, DocumentError> {
     let name = doc.name(id);
     let prefix = doc.prefix(id);
     if !prefix.is_empty() {
         // Foreign namespaces are not ours to judge.
-        return Ok(());
+        return Ok(false);
     }
     if !is_known(name) {
         return Err(fail(doc, id, format!("unknown element <{name}>")));
@@ -166,7 +188,7 @@ fn check(doc: &Document, id: NodeId) -> Result<(), DocumentError> {
                 return bad("<grammar> needs src, srcexpr or inline content".into());
             }
             // SRGS content is the grammar layer's business.
-            return Ok(());
+            return Ok(false);
         }
         "script" => {
             let srcs = one_of(&["src", "srcexpr"]);
@@ -214,16 +236,13 @@ fn check(doc: &Document, id: NodeId) -> Result<(), DocumentError> {
         "property" if !doc.has(id, "name") || !doc.has(id, "value") => {
             return bad("<property> needs name and value".into())
         }
-        "metadata" => return Ok(()),
+        "metadata" => return Ok(false),
         "elseif" | "else" if doc.parent(id).map(|p| doc.name(p)) != Some("if") => {
             return bad(format!("<{name}> outside <if>"))
         }
         _ => {}
     }
-    for c in doc.elements(id) {
-        check(doc, c)?;
-    }
-    Ok(())
+    Ok(true)
 }
 
 #[cfg(test)]
