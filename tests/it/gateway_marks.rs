@@ -3,8 +3,8 @@
 //!
 //! In process: the gateway (`vxgate::sip::server`) with built-in defaults, the demo's call server playing CVP and
 //! the caller (rsipstack UAC, an engine session sending telephone-events), and a test IVR service on 127.0.0.1.
-//! Wall-clock timing: the digit goes 1.5 s into a prompt of 1 s audio, the mark, then 2 s audio, so it lands after
-//! the mark with half a second of margin either way (a late mark, after the second audio, sits 1.6 s further).
+//! Wall-clock timing: the digit goes 2.5 s into a prompt of 1 s audio, the mark, then 4 s audio, so it lands after
+//! the mark with 1.4 s of margin for a late start (the mark after the second audio sits 1.6 s further).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -33,7 +33,7 @@ async fn dtmf_barge_in_after_a_mark_reports_it_through_the_gateway() {
             ),
         ),
         ("/one.wav", wav_silence(1000)),
-        ("/two.wav", wav_silence(2000)),
+        ("/two.wav", wav_silence(4000)),
         ("/result", vxml(r#"<form><block><exit/></block></form>"#)),
     ]);
     let ivr_addr: SocketAddr = ivr
@@ -73,7 +73,7 @@ async fn dtmf_barge_in_after_a_mark_reports_it_through_the_gateway() {
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
     leg.send_dtmf("1");
 
     let deadline = Instant::now() + Duration::from_secs(10);
