@@ -2,7 +2,9 @@
 //!
 //! Policy, in the order a new INVITE meets it: Max-Forwards 0 → 483 (RFC 3261 §8.2.2 / §16.3); toll-fraud trusted
 //! sources → 403; draining → 503; dial-peer match → 404; `max-conn` → 503; SDP offer/answer → 488 / 400. Everything
-//! else about transactions (100 Trying, 2xx retransmission until ACK, CANCEL → 487) is rsipstack's.
+//! else about transactions (100 Trying, 2xx retransmission until ACK, CANCEL → 487) is rsipstack's. In-dialog
+//! requests are handed to rsipstack only in their turn: after the ACK of the initial 2xx (see [`super::ack_gate`]),
+//! or with 500 + Retry-After before the final response (RFC 3261 §14.2).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,8 +33,8 @@ use crate::call::{self, CallEnv, CallSetup};
 use crate::config::GatewayConfig;
 use crate::dialpeer::DialPeerTable;
 
-/// Methods the gateway implements, for `Allow` (RFC 3261 §20.5).
-pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE";
+/// Methods the gateway implements, for `Allow` (RFC 3261 §20.5). NOTIFY: the reports of a REFER it sent (RFC 3515).
+pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, NOTIFY";
 
 /// Why the SIP server could not start.
 #[derive(Debug, Error)]
