@@ -22,9 +22,11 @@
 //! While the legs are connected, re-INVITEs with an offer are relayed between them ([`super::relay`]).
 //!
 //! Not done: DTMF/hotword during a bridge is not listened for (the media no longer passes the gateway); a caller
-//! whose answer to the shuffle changes its own RTP address is not re-offered to the far end; `error.connection.*`
-//! events (no route, 404) are reported as the outcome `unknown`, the interpreter's transfer input having no error
-//! variant.
+//! whose answer to the shuffle changes its own RTP address is not re-offered to the far end.
+//!
+//! Failures that VoiceXML 2.0 §2.3.7.3 names as events (no route, a destination the far side does not know,
+//! refused authorization, other protocol failures) reach the interpreter as [`TransferOutcome::Error`], which it
+//! throws at the transfer item.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -93,6 +95,16 @@ pub enum RouteError {
     /// No `[[services.transfer]]` route matches its number and its host is not an IP address.
     #[error("no route for transfer destination {0:?}")]
     NoRoute(String),
+}
+
+impl RouteError {
+    /// The VoiceXML event for it (2.0 §2.3.7.3).
+    pub fn event(&self) -> &'static str {
+        match self {
+            RouteError::Scheme(_) => "error.unsupported.uri",
+            RouteError::NoRoute(_) => "error.connection.noroute",
+        }
+    }
 }
 
 /// Where an outbound INVITE for a destination goes.
@@ -164,6 +176,11 @@ pub fn outcome_of_status(code: u16) -> TransferOutcome {
         486 | 600 => TransferOutcome::Busy,
         408 | 480 | 487 => TransferOutcome::NoAnswer,
         500..=599 => TransferOutcome::NetworkBusy,
+        // 2.0 §2.3.7.3 events: the destination does not exist / is malformed (RFC 3261 §21.4.5, §21.4.22,
+        // §21.6.3), authorization refused (§21.4.2, §21.4.4, §21.4.8), any other failure of the protocol.
+        404 | 484 | 604 => TransferOutcome::Error("error.connection.baddestination".into()),
+        401 | 403 | 407 => TransferOutcome::Error("error.connection.noauthorization".into()),
+        300..=699 => TransferOutcome::Error(format!("error.connection.protocol.{code}")),
         _ => TransferOutcome::Unknown,
     }
 }
@@ -241,7 +258,7 @@ pub async fn run(leg: CallerLeg<'_>, routes: &[TransferRoute], req: TransferRequ
         Ok(r) => r,
         Err(e) => {
             warn!(error = %e, "transfer: cannot place the call");
-            report(TransferOutcome::Unknown, Duration::ZERO);
+            report(TransferOutcome::Error(e.event().into()), Duration::ZERO);
             return After::Continue;
         }
     };
@@ -469,7 +486,9 @@ async fn place(
         (Ok(a), Ok(b), Ok(c)) => (a, b, c),
         _ => {
             warn!(uri = %route.uri, "transfer: cannot build the outbound request uris");
-            return Placed::Failed(TransferOutcome::Unknown);
+            return Placed::Failed(TransferOutcome::Error(
+                "error.connection.baddestination".into(),
+            ));
         }
     };
     let mut headers = vec![Header::Other(
@@ -757,7 +776,21 @@ mod tests {
         assert_eq!(outcome_of_status(480), TransferOutcome::NoAnswer);
         assert_eq!(outcome_of_status(408), TransferOutcome::NoAnswer);
         assert_eq!(outcome_of_status(503), TransferOutcome::NetworkBusy);
-        assert_eq!(outcome_of_status(404), TransferOutcome::Unknown);
+        let err = |e: &str| TransferOutcome::Error(e.into());
+        assert_eq!(
+            outcome_of_status(404),
+            err("error.connection.baddestination")
+        );
+        assert_eq!(
+            outcome_of_status(484),
+            err("error.connection.baddestination")
+        );
+        assert_eq!(
+            outcome_of_status(403),
+            err("error.connection.noauthorization")
+        );
+        assert_eq!(outcome_of_status(488), err("error.connection.protocol.488"));
+        assert_eq!(outcome_of_status(302), err("error.connection.protocol.302"));
     }
 
     #[test]

@@ -82,6 +82,11 @@ pub enum TransferOutcome {
     MaxTimeDisconnect,
     /// Anything else.
     Unknown,
+    /// The attempt failed in a way 2.0 §2.3.7.3 names as an event rather than a value: `error.connection.noroute`,
+    /// `error.connection.baddestination`, `error.connection.noauthorization`, `error.connection.noresource`,
+    /// `error.connection.protocol.<nnn>`, `error.unsupported.transfer.<type>`, `error.unsupported.uri`. The
+    /// interpreter throws it at the transfer item instead of filling the item.
+    Error(String),
 }
 
 impl TransferOutcome {
@@ -96,7 +101,7 @@ impl TransferOutcome {
             TransferOutcome::FarEndDisconnect => "far_end_disconnect",
             TransferOutcome::NetworkDisconnect => "network_disconnect",
             TransferOutcome::MaxTimeDisconnect => "maxtime_disconnect",
-            TransferOutcome::Unknown => "unknown",
+            TransferOutcome::Unknown | TransferOutcome::Error(_) => "unknown",
         }
     }
 }

@@ -337,6 +337,17 @@ impl Session {
                 Some(item),
             );
         }
+        // 2.0 §2.3.7.3: an attempt that could not be made (no route, bad destination, refused by the protocol)
+        // is an event thrown at the transfer item, which stays unfilled.
+        if let crate::io::TransferOutcome::Error(event) = outcome {
+            return self.throw_from(
+                Event {
+                    name: event,
+                    message: Some(format!("transfer to {dest} failed")),
+                },
+                Some(item),
+            );
+        }
         let name = self.item_var(item);
         let v = self.js.string(outcome.value());
         let shadow = self

@@ -535,3 +535,4 @@ fn full_script_heap_raises_error_semantic_not_a_panic() {
 
 mod input;
 mod link;
+mod transfer;
