@@ -24,9 +24,14 @@ pub struct Args {
 }
 
 /// Installs the stderr tracing subscriber (`RUST_LOG` overrides; the SIP stack's per-packet logs are off by default).
+///
+/// rsipstack's dialog layer warns "dialog already confirmed, ignoring transition … (WaitAck)" whenever the ACK of
+/// our 2xx is processed before `accept()` records that it waits for one — the race `sip::ack_gate` handles; the
+/// call is fine, so that module's warnings are not shown by default.
 pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rsipstack=warn"));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,rsipstack=warn,rsipstack::dialog::dialog=error")
+    });
     use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_env_filter(filter)
