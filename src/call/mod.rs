@@ -6,6 +6,7 @@
 //! Nothing here can block another call: each call is its own task, and every wait is on this call's channels.
 
 mod media;
+pub mod outbound;
 pub mod relay;
 pub mod transfer;
 

@@ -34,15 +34,14 @@ use std::time::{Duration, Instant};
 
 use rsipstack::dialog::dialog::{DialogState, DialogStateReceiver, TransactionHandle};
 use rsipstack::dialog::dialog_layer::DialogLayer;
-use rsipstack::dialog::invitation::InviteOption;
 use rsipstack::dialog::invite_dialog::InviteDialog;
-use rsipstack::sip::{Header, Method, StatusCode, Transport};
-use rsipstack::transport::SipAddr;
+use rsipstack::sip::{Header, Method, StatusCode};
 use thiserror::Error;
 use tokio::sync::oneshot;
 use tracing::{debug, info, warn};
 use vxgate_vxml::io::{TransferOutcome, TransferType};
 
+use super::outbound;
 use super::relay::{on_request, Leg};
 use super::CallMedia;
 use crate::config::TransferRoute;
@@ -466,7 +465,6 @@ async fn place(
         warn!("transfer: the caller's stream is on hold; nothing to offer the far end");
         return Placed::Failed(TransferOutcome::Unknown);
     };
-    let uri = |s: String| rsipstack::sip::Uri::try_from(s.as_str());
     let ani: String = leg
         .identity
         .ani
@@ -478,19 +476,6 @@ async fn place(
     } else {
         ani
     };
-    let (caller_uri, callee_uri, contact) = match (
-        uri(format!("sip:{ani}@{}", leg.local)),
-        uri(route.uri.clone()),
-        uri(format!("sip:vxgate@{}", leg.local)),
-    ) {
-        (Ok(a), Ok(b), Ok(c)) => (a, b, c),
-        _ => {
-            warn!(uri = %route.uri, "transfer: cannot build the outbound request uris");
-            return Placed::Failed(TransferOutcome::Error(
-                "error.connection.baddestination".into(),
-            ));
-        }
-    };
     let mut headers = vec![Header::Other(
         "Cisco-Guid".into(),
         leg.identity.guid.to_string(),
@@ -501,18 +486,14 @@ async fn place(
             format!("{};encoding=hex", hex(aai)),
         ));
     }
-    let opt = InviteOption {
-        caller: caller_uri,
-        callee: callee_uri,
-        contact,
-        destination: Some(SipAddr {
-            r#type: Some(Transport::Udp),
-            addr: route.target.into(),
-        }),
-        content_type: Some("application/sdp".into()),
-        offer: Some(offer),
-        headers: Some(headers),
-        ..InviteOption::default()
+    let opt = match outbound::invite(&ani, leg.local, &route.uri, route.target, offer, headers) {
+        Ok(opt) => opt,
+        Err(_) => {
+            warn!(uri = %route.uri, "transfer: cannot build the outbound request uris");
+            return Placed::Failed(TransferOutcome::Error(
+                "error.connection.baddestination".into(),
+            ));
+        }
     };
     info!(uri = %route.uri, target = %route.target, "transfer: INVITE to the destination");
     let (tx, far_states) = leg.dialogs.new_dialog_state_channel();

@@ -17,12 +17,11 @@ use std::sync::Arc;
 
 use rsipstack::dialog::dialog::{DialogState, DialogStateReceiver};
 use rsipstack::dialog::dialog_layer::DialogLayer;
-use rsipstack::dialog::invitation::InviteOption;
 use rsipstack::dialog::invite_dialog::InviteDialog;
-use rsipstack::sip::{Header, Response, StatusCode, Transport};
-use rsipstack::transport::SipAddr;
+use rsipstack::sip::{Header, Response, StatusCode};
 use tracing::{debug, info, warn};
 
+use crate::call::outbound;
 use crate::call::relay::{on_request, Leg};
 use crate::config::SurvivabilityDestination;
 use crate::sip::ack_gate::AnswerMark;
@@ -118,31 +117,21 @@ async fn attempt(
     offer: &[u8],
     headers: &[Header],
 ) -> Attempt {
-    let uri = |s: String| rsipstack::sip::Uri::try_from(s.as_str());
-    let (caller_uri, callee_uri, contact) = match (
-        uri(format!("sip:{}@{local}", user_part(&identity.ani))),
-        uri(format!(
-            "sip:{}@{}",
-            user_part(&identity.dnis.to_string()),
-            d.address
-        )),
-        uri(format!("sip:vxgate@{local}")),
+    let callee = format!(
+        "sip:{}@{}",
+        user_part(&identity.dnis.to_string()),
+        d.address
+    );
+    let opt = match outbound::invite(
+        &user_part(&identity.ani),
+        local,
+        &callee,
+        d.address,
+        offer.to_vec(),
+        headers.to_vec(),
     ) {
-        (Ok(a), Ok(b), Ok(c)) => (a, b, c),
-        _ => return Attempt::TryNext("cannot build the outbound request uris".into()),
-    };
-    let opt = InviteOption {
-        caller: caller_uri,
-        callee: callee_uri,
-        contact,
-        destination: Some(SipAddr {
-            r#type: Some(Transport::Udp),
-            addr: d.address.into(),
-        }),
-        content_type: Some("application/sdp".into()),
-        offer: Some(offer.to_vec()),
-        headers: Some(headers.to_vec()),
-        ..InviteOption::default()
+        Ok(opt) => opt,
+        Err(_) => return Attempt::TryNext("cannot build the outbound request uris".into()),
     };
     let (tx, mut out_states) = dialogs.new_dialog_state_channel();
     let (out, handle) = match dialogs.do_invite_async(opt, tx) {
