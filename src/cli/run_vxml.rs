@@ -238,15 +238,7 @@ impl Net {
         url: &str,
         timeout: Duration,
     ) -> Result<Duration, FetchError> {
-        let req = FetchRequest {
-            url: url.to_string(),
-            method: Method::Get,
-            body: None,
-            timeout,
-            maxage: None,
-            maxstale: None,
-            kind: vxgate_vxml::request::FetchKind::Audio,
-        };
+        let req = FetchRequest::get(url, timeout, vxgate_vxml::request::FetchKind::Audio);
         let resp = self.fetch(out, &req)?;
         Ok(vxgate_media::prompt::probe_bytes(&resp.body, url)
             .ok()

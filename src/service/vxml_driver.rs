@@ -14,7 +14,7 @@ use vxgate_media::g711::Law;
 use vxgate_media::prompt::{self, CacheKey, Prompt, PromptCache};
 use vxgate_vxml::fetch::SessionFetcher;
 use vxgate_vxml::io::{BargeInType, EndReason, Input, Output, PromptItem, TransferOutcome};
-use vxgate_vxml::request::{FetchKind, FetchRequest, Method};
+use vxgate_vxml::request::{FetchKind, FetchRequest};
 use vxgate_vxml::session::{Session, SessionConfig, SessionVars};
 
 use super::marks::{self, MarkTracker};
@@ -87,15 +87,7 @@ async fn fetch_audio(
     timeout: Duration,
     law: Law,
 ) -> Result<Prompt, String> {
-    let req = FetchRequest {
-        url: url.to_string(),
-        method: Method::Get,
-        body: None,
-        timeout,
-        maxage: None,
-        maxstale: None,
-        kind: FetchKind::Audio,
-    };
+    let req = FetchRequest::get(url, timeout, FetchKind::Audio);
     let resp = fetcher.fetch(&req).await.map_err(|e| e.to_string())?;
     // Content-addressed: the HTTP layer revalidates; the decoded prompt is reused while the bytes are the same.
     let mut h = std::collections::hash_map::DefaultHasher::new();

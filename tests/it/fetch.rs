@@ -174,15 +174,7 @@ async fn serve(handler: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> Serv
 }
 
 fn get(url: &str) -> FetchRequest {
-    FetchRequest {
-        url: url.to_string(),
-        method: Method::Get,
-        body: None,
-        timeout: Duration::from_secs(5),
-        maxage: None,
-        maxstale: None,
-        kind: FetchKind::Document,
-    }
+    FetchRequest::get(url, Duration::from_secs(5), FetchKind::Document)
 }
 
 fn fetcher() -> Fetcher {

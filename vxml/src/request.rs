@@ -56,6 +56,21 @@ pub struct FetchRequest {
     pub kind: FetchKind,
 }
 
+impl FetchRequest {
+    /// A plain `GET` of `url` for `kind`, with no body and no `maxage` / `maxstale`.
+    pub fn get(url: impl Into<String>, timeout: Duration, kind: FetchKind) -> Self {
+        Self {
+            url: url.into(),
+            method: Method::Get,
+            body: None,
+            timeout,
+            maxage: None,
+            maxstale: None,
+            kind,
+        }
+    }
+}
+
 /// A successful fetch: a 2xx answer after any redirects.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FetchResponse {
