@@ -3,36 +3,9 @@
 //! connected to the one that answers (its SDP in the 200 OK); with all failing, the gateway answers, plays the call
 //! back later message and hangs up with `Reason: Q.850;cause=38`.
 
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 
-use crate::sip_harness::{assert_sipp_ok, free_port, have_sipp, scenario, sipp, Gateway};
-
-/// A SIPp UAS playing one call server on its own port; `wait` collects how it ended.
-struct CallServer {
-    child: Child,
-    port: u16,
-}
-
-impl CallServer {
-    fn start(name: &str) -> CallServer {
-        let port = free_port();
-        let child = Command::new("sipp")
-            .arg("-sf")
-            .arg(scenario(name))
-            .args(["-i", "127.0.0.1", "-p", &port.to_string()])
-            .args(["-mp", &free_port().to_string()])
-            .args(["-m", "1", "-nostdin", "-timeout", "30s", "-timeout_error"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn sipp uas");
-        CallServer { child, port }
-    }
-
-    fn wait(self) -> Output {
-        self.child.wait_with_output().expect("sipp uas output")
-    }
-}
+use crate::sip_harness::{assert_sipp_ok, have_sipp, sipp, Gateway, SippUas};
 
 fn config(dests: &[(u16, u64)]) -> String {
     let mut c = String::from(
@@ -52,9 +25,9 @@ fn survivability_fails_over_503_and_timeout_to_the_answering_call_server() {
         eprintln!("skipped: sipp (sip-tester) is not installed");
         return;
     }
-    let down = CallServer::start("surv_uas_503.xml");
-    let silent = CallServer::start("surv_uas_silent.xml");
-    let up = CallServer::start("surv_uas_200.xml");
+    let down = SippUas::start("surv_uas_503.xml");
+    let silent = SippUas::start("surv_uas_silent.xml");
+    let up = SippUas::start("surv_uas_200.xml");
     let gw = Gateway::start(
         "",
         &config(&[(down.port, 2000), (silent.port, 1500), (up.port, 2000)]),
@@ -79,8 +52,8 @@ fn survivability_all_failing_plays_the_message_and_hangs_up_with_cause_38() {
         eprintln!("skipped: sipp (sip-tester) is not installed");
         return;
     }
-    let down = CallServer::start("surv_uas_503.xml");
-    let silent = CallServer::start("surv_uas_silent.xml");
+    let down = SippUas::start("surv_uas_503.xml");
+    let silent = SippUas::start("surv_uas_silent.xml");
     let gw = Gateway::start("", &config(&[(down.port, 2000), (silent.port, 1000)]));
     let out = sipp(&gw, "surv_caller_fallback.xml", "5417641400", &["-m", "1"]);
     let (down, silent) = (down.wait(), silent.wait());
@@ -148,7 +121,7 @@ fn survivability_caller_cancel_cancels_the_outbound_leg() {
         eprintln!("skipped: sipp (sip-tester) is not installed");
         return;
     }
-    let silent = CallServer::start("surv_uas_silent.xml");
+    let silent = SippUas::start("surv_uas_silent.xml");
     let gw = Gateway::start("", &config(&[(silent.port, 5000)]));
     let out = sipp(&gw, "surv_caller_cancel.xml", "5417641400", &["-m", "1"]);
     let silent = silent.wait();
@@ -167,7 +140,7 @@ fn survivability_relays_ringing_and_early_media_to_the_caller() {
         eprintln!("skipped: sipp (sip-tester) is not installed");
         return;
     }
-    let up = CallServer::start("surv_uas_early_200.xml");
+    let up = SippUas::start("surv_uas_early_200.xml");
     let gw = Gateway::start("", &config(&[(up.port, 5000)]));
     let out = sipp(&gw, "surv_caller_early.xml", "5417641400", &["-m", "1"]);
     let up = up.wait();
@@ -183,7 +156,7 @@ fn survivability_relays_reinvite_both_ways() {
         eprintln!("skipped: sipp (sip-tester) is not installed");
         return;
     }
-    let up = CallServer::start("surv_uas_reinvite.xml");
+    let up = SippUas::start("surv_uas_reinvite.xml");
     let gw = Gateway::start("", &config(&[(up.port, 5000)]));
     let out = sipp(&gw, "surv_caller_reinvite.xml", "5417641400", &["-m", "1"]);
     let up = up.wait();

@@ -5,7 +5,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,7 +16,7 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 
-use crate::sip_harness::{assert_sipp_ok, free_port, have_sipp, scenario, sipp, Gateway};
+use crate::sip_harness::{assert_sipp_ok, free_port, have_sipp, sipp, Gateway, SippUas};
 
 macro_rules! require_sipp {
     () => {
@@ -25,33 +25,6 @@ macro_rules! require_sipp {
             return;
         }
     };
-}
-
-/// A SIPp UAS playing the far end on its own port.
-struct FarEnd {
-    child: Child,
-    port: u16,
-}
-
-impl FarEnd {
-    fn start(name: &str) -> FarEnd {
-        let port = free_port();
-        let child = Command::new("sipp")
-            .arg("-sf")
-            .arg(scenario(name))
-            .args(["-i", "127.0.0.1", "-p", &port.to_string()])
-            .args(["-mp", &free_port().to_string()])
-            .args(["-m", "1", "-nostdin", "-timeout", "30s", "-timeout_error"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn sipp uas");
-        FarEnd { child, port }
-    }
-
-    fn wait(self) -> Output {
-        self.child.wait_with_output().expect("sipp uas output")
-    }
 }
 
 /// The IVR service: every request gets the transfer page, except `/result` (the submitted outcome), which gets a
@@ -171,7 +144,7 @@ fn call(ivr: &PageServer, far_port: u16, caller: &str) -> (Output, String) {
 #[test]
 fn bridge_transfer_far_end_hangs_up_is_far_end_disconnect() {
     require_sipp!();
-    let far = FarEnd::start("xfer_uas_answer_bye.xml");
+    let far = SippUas::start("xfer_uas_answer_bye.xml");
     let ivr = PageServer::start(transfer_page("tel:+1-555-1000", "bridge", "10s"));
     let (out, log) = call(&ivr, far.port, "xfer_caller_bridge.xml");
     let far = far.wait();
@@ -191,7 +164,7 @@ fn bridge_transfer_far_end_hangs_up_is_far_end_disconnect() {
 #[test]
 fn bridge_transfer_relays_a_reinvite_of_the_far_end_to_the_caller() {
     require_sipp!();
-    let far = FarEnd::start("xfer_uas_reinvite_bye.xml");
+    let far = SippUas::start("xfer_uas_reinvite_bye.xml");
     let ivr = PageServer::start(transfer_page("tel:+15551000", "bridge", "10s"));
     let (out, log) = call(&ivr, far.port, "xfer_caller_bridge_reinvite.xml");
     let far = far.wait();
@@ -211,7 +184,7 @@ fn bridge_transfer_relays_a_reinvite_of_the_far_end_to_the_caller() {
 #[test]
 fn bridge_transfer_past_maxtime_is_maxtime_disconnect() {
     require_sipp!();
-    let far = FarEnd::start("xfer_uas_answer_stay.xml");
+    let far = SippUas::start("xfer_uas_answer_stay.xml");
     let ivr = PageServer::start(transfer_page_maxtime(
         "tel:+15551000",
         "bridge",
@@ -235,7 +208,7 @@ fn bridge_transfer_past_maxtime_is_maxtime_disconnect() {
 #[test]
 fn consultation_transfer_hands_the_caller_over_once_the_far_end_answers() {
     require_sipp!();
-    let far = FarEnd::start("xfer_uas_answer_bye.xml");
+    let far = SippUas::start("xfer_uas_answer_bye.xml");
     let ivr = PageServer::start(transfer_page("tel:+15551000", "consultation", "10s"));
     let (out, log) = call(&ivr, far.port, "xfer_caller_handover.xml");
     let far = far.wait();
@@ -253,7 +226,7 @@ fn consultation_transfer_hands_the_caller_over_once_the_far_end_answers() {
 #[test]
 fn bridge_transfer_to_a_busy_far_end_is_busy() {
     require_sipp!();
-    let far = FarEnd::start("xfer_uas_486.xml");
+    let far = SippUas::start("xfer_uas_486.xml");
     let dest = format!("sip:agent@127.0.0.1:{}", far.port);
     let ivr = PageServer::start(transfer_page(&dest, "bridge", "10s"));
     let (out, log) = call(&ivr, far.port, "xfer_caller_plain.xml");
@@ -266,7 +239,7 @@ fn bridge_transfer_to_a_busy_far_end_is_busy() {
 #[test]
 fn bridge_transfer_refused_by_the_network_is_network_busy() {
     require_sipp!();
-    let far = FarEnd::start("surv_uas_503.xml");
+    let far = SippUas::start("surv_uas_503.xml");
     let dest = format!("sip:15551000@127.0.0.1:{}", far.port);
     let ivr = PageServer::start(transfer_page(&dest, "bridge", "10s"));
     let (out, log) = call(&ivr, far.port, "xfer_caller_plain.xml");
@@ -279,7 +252,7 @@ fn bridge_transfer_refused_by_the_network_is_network_busy() {
 #[test]
 fn bridge_transfer_without_answer_within_connecttimeout_is_noanswer() {
     require_sipp!();
-    let far = FarEnd::start("surv_uas_silent.xml");
+    let far = SippUas::start("surv_uas_silent.xml");
     let ivr = PageServer::start(transfer_page("tel:15551000", "bridge", "2s"));
     let (out, log) = call(&ivr, far.port, "xfer_caller_plain.xml");
     let far = far.wait();
@@ -304,7 +277,7 @@ fn blind_transfer_by_refer_accepted_releases_the_caller() {
 #[test]
 fn blind_transfer_to_a_peer_without_refer_places_the_call_itself() {
     require_sipp!();
-    let far = FarEnd::start("xfer_uas_answer_bye.xml");
+    let far = SippUas::start("xfer_uas_answer_bye.xml");
     let ivr = PageServer::start(transfer_page("tel:+15551000", "blind", "10s"));
     let (out, log) = call(&ivr, far.port, "xfer_caller_refer_501.xml");
     let far = far.wait();

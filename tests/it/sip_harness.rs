@@ -150,6 +150,37 @@ pub fn sipp(gw: &Gateway, name: &str, dnis: &str, extra: &[&str]) -> Output {
     cmd.output().expect("run sipp")
 }
 
+/// A SIPp UAS playing scenario `name` on its own port on 127.0.0.1 (one call, 30 s timeout): the far end of a
+/// transfer, a call server the gateway forwards to. `wait` collects how it ended.
+pub struct SippUas {
+    child: Child,
+    /// The SIP port it listens on (UDP).
+    pub port: u16,
+}
+
+impl SippUas {
+    /// Starts SIPp as UAS with scenario `name`.
+    pub fn start(name: &str) -> SippUas {
+        let port = free_port();
+        let child = Command::new("sipp")
+            .arg("-sf")
+            .arg(scenario(name))
+            .args(["-i", "127.0.0.1", "-p", &port.to_string()])
+            .args(["-mp", &free_port().to_string()])
+            .args(["-m", "1", "-nostdin", "-timeout", "30s", "-timeout_error"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn sipp uas");
+        SippUas { child, port }
+    }
+
+    /// Waits for SIPp to end; its exit status and output.
+    pub fn wait(self) -> Output {
+        self.child.wait_with_output().expect("sipp uas output")
+    }
+}
+
 /// Asserts SIPp exited 0 (every call successful), showing its output and the gateway log otherwise.
 pub fn assert_sipp_ok(out: &Output, what: &str) {
     assert!(
