@@ -7,14 +7,9 @@
 //! the mark with 1.4 s of margin for a late start (the mark after the second audio sits 1.6 s further).
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use vxgate::call::CallEnv;
-use vxgate::cli::demo::callserver::CallServer;
-use vxgate::config::GatewayConfig;
-use vxgate::service::ServiceEnv;
-
+use crate::sip_harness::in_process_gateway;
 use crate::vxml::{vxml, wav_silence, Server};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -42,21 +37,7 @@ async fn dtmf_barge_in_after_a_mark_reports_it_through_the_gateway() {
         .parse()
         .expect("server address");
 
-    let mut config = GatewayConfig::default();
-    config.sip.udp = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
-    config.sip.tcp = None;
-    let config = Arc::new(config);
-    let services = ServiceEnv::new(&config).await.expect("services");
-    let engine = services.engine.clone();
-    let env = Arc::new(CallEnv {
-        config: config.clone(),
-        services,
-    });
-    let server = vxgate::sip::server::start(config, env)
-        .await
-        .expect("gateway");
-    let gw = server.udp_addr().expect("udp");
-    let cs = CallServer::start(engine).await.expect("call server");
+    let (server, gw, cs) = in_process_gateway().await;
     let leg = cs
         .call(gw, "541764140144", "1-2-3-4", ivr_addr)
         .await

@@ -4,15 +4,12 @@
 //! caller's RTP address is a plain UDP socket of this test, so what the gateway sends is observed directly.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::UdpSocket;
-use vxgate::call::CallEnv;
-use vxgate::cli::demo::callserver::CallServer;
 use vxgate::cli::demo::ivr::SampleIvr;
-use vxgate::config::GatewayConfig;
-use vxgate::service::ServiceEnv;
+
+use crate::sip_harness::in_process_gateway;
 
 /// Waits up to `limit` for one RTP packet on `sock`; returns its payload type.
 async fn rtp_pt(sock: &UdpSocket, limit: Duration) -> Option<u8> {
@@ -39,32 +36,12 @@ async fn goes_quiet(sock: &UdpSocket, quiet: Duration, within: Duration) -> bool
     false
 }
 
-/// The gateway with built-in defaults on a free UDP port, and a call server.
-async fn gateway() -> (vxgate::sip::server::SipServer, SocketAddr, CallServer) {
-    let mut config = GatewayConfig::default();
-    config.sip.udp = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
-    config.sip.tcp = None;
-    let config = Arc::new(config);
-    let services = ServiceEnv::new(&config).await.expect("services");
-    let engine = services.engine.clone();
-    let env = Arc::new(CallEnv {
-        config: config.clone(),
-        services,
-    });
-    let server = vxgate::sip::server::start(config, env)
-        .await
-        .expect("gateway");
-    let gw = server.udp_addr().expect("udp");
-    let cs = CallServer::start(engine).await.expect("call server");
-    (server, gw, cs)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inband_dtmf_when_the_offer_has_no_telephone_event() {
     let ivr = SampleIvr::start(SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .expect("ivr");
-    let (server, gw, cs) = gateway().await;
+    let (server, gw, cs) = in_process_gateway().await;
     let leg = cs
         .call_inband(gw, "541764140144", "5-6-7-8", ivr.addr())
         .await
@@ -90,7 +67,7 @@ async fn inband_dtmf_when_the_offer_has_no_telephone_event() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reinvite_moves_rtp_and_hold_stops_it() {
-    let (server, gw, cs) = gateway().await;
+    let (server, gw, cs) = in_process_gateway().await;
 
     let a = UdpSocket::bind("127.0.0.1:0").await.expect("bind a");
     let b = UdpSocket::bind("127.0.0.1:0").await.expect("bind b");

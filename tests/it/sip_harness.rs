@@ -1,4 +1,5 @@
-//! Shared pieces of the SIP tests: a `vxgate serve` child on free loopback ports and SIPp runs against it.
+//! Shared pieces of the SIP tests: a `vxgate serve` child on free loopback ports and SIPp runs against it, or an
+//! in-process gateway with a call server.
 
 #![allow(dead_code)]
 
@@ -6,8 +7,13 @@ use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
+
+use vxgate::call::CallEnv;
+use vxgate::cli::demo::callserver::CallServer;
+use vxgate::config::GatewayConfig;
+use vxgate::service::ServiceEnv;
 
 use crate::support::vxgate_bin;
 
@@ -119,6 +125,27 @@ impl Drop for Gateway {
         self.child.kill().ok();
         self.child.wait().ok();
     }
+}
+
+/// In process: the gateway (`vxgate::sip::server`) with built-in defaults on a free UDP port of 127.0.0.1, its SIP
+/// address, and the demo's call server (on the gateway's media engine) to place calls into it.
+pub async fn in_process_gateway() -> (vxgate::sip::server::SipServer, SocketAddr, CallServer) {
+    let mut config = GatewayConfig::default();
+    config.sip.udp = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+    config.sip.tcp = None;
+    let config = Arc::new(config);
+    let services = ServiceEnv::new(&config).await.expect("services");
+    let engine = services.engine.clone();
+    let env = Arc::new(CallEnv {
+        config: config.clone(),
+        services,
+    });
+    let server = vxgate::sip::server::start(config, env)
+        .await
+        .expect("gateway");
+    let gw = server.udp_addr().expect("udp");
+    let cs = CallServer::start(engine).await.expect("call server");
+    (server, gw, cs)
 }
 
 /// Runs SIPp with scenario `name` against `gw`, calling `dnis`, with extra arguments; returns its output.
