@@ -236,6 +236,8 @@ pub struct Session {
     prep: Option<input::Prep>,
     recordings: HashMap<String, (Vec<u8>, String)>,
     start_url: String,
+    /// The last base URL [`Session::resolve`] parsed (a page resolves many URIs against one base).
+    base_url: std::cell::RefCell<Option<(String, url::Url)>>,
     params: Vec<(String, JsValue)>,
     pending_leaf: Option<(Arc<Document>, Scope)>,
     prompt_timeout: Option<Duration>,
@@ -307,6 +309,7 @@ impl Session {
             prep: None,
             recordings: HashMap::new(),
             start_url: url.to_string(),
+            base_url: std::cell::RefCell::new(None),
             params: Vec::new(),
             pending_leaf: None,
             prompt_timeout: None,
@@ -647,12 +650,19 @@ impl Session {
 
     /// Resolves a URI against the current document (RFC 3986 §5).
     pub(crate) fn resolve(&self, base: &str, uri: &str) -> Result<String, Event> {
-        let base = url::Url::parse(base).or_else(|_| url::Url::parse(&self.start_url));
-        let r = match base {
-            Ok(b) => b.join(uri.trim()),
-            Err(_) => url::Url::parse(uri.trim()),
+        let mut cache = self.base_url.borrow_mut();
+        let cached = cache.as_ref().is_some_and(|(s, _)| s == base);
+        if !cached {
+            *cache = url::Url::parse(base).ok().map(|u| (base.to_string(), u));
+        }
+        let r = match cache.as_ref() {
+            Some((_, b)) => b.join(uri.trim()),
+            None => match url::Url::parse(&self.start_url) {
+                Ok(b) => b.join(uri.trim()),
+                Err(_) => url::Url::parse(uri.trim()),
+            },
         };
-        r.map(|u| u.to_string()).map_err(|e| Event {
+        r.map(String::from).map_err(|e| Event {
             name: "error.badfetch".into(),
             message: Some(format!("bad uri {uri:?}: {e}")),
         })
