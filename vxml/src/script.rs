@@ -56,6 +56,13 @@ enum Kind {
 }
 
 /// Compiled functions by code text, one map per [`Kind`]: looked up by `&str`, so a hit allocates nothing.
+/// A `<script>` body ready to run: the `var` names it declares and the source to evaluate.
+#[derive(Debug)]
+struct PreparedScript {
+    vars: Vec<String>,
+    src: String,
+}
+
 type CodeCache = [std::collections::HashMap<Box<str>, Persistent<Function<'static>>>; 3];
 
 /// A handle to one scope object.
@@ -101,6 +108,9 @@ const PRELUDE: &str = r#"
 pub struct ScriptEngine {
     // Field order is drop order: the persistent handles must go before the context and the runtime.
     cache: std::cell::RefCell<CodeCache>,
+    /// `<script>` bodies already prepared by [`ScriptEngine::run_script`]: the `var` names they declare and the
+    /// source with the function hoisting prefix (a document's scripts run again on every visit).
+    prepared: std::cell::RefCell<std::collections::HashMap<Box<str>, Arc<PreparedScript>>>,
     scope_fn: Persistent<Function<'static>>,
     empty: Persistent<Object<'static>>,
     ticks: Arc<AtomicU32>,
@@ -188,6 +198,7 @@ impl ScriptEngine {
         })?;
         Ok(ScriptEngine {
             cache: Default::default(),
+            prepared: Default::default(),
             scope_fn,
             empty,
             ticks,
@@ -335,19 +346,39 @@ impl ScriptEngine {
         let Some(target) = chain.last() else {
             return Err(ScriptError("no scope to run the script in".into()));
         };
-        let (vars, funcs) = declared_names(body);
-        for v in &vars {
-            if !self.has(target, v) {
-                self.set(target, v, &self.undefined());
+        let cached = self.prepared.borrow().get(body).cloned();
+        let prep = match cached {
+            Some(p) => p,
+            None => {
+                let (vars, funcs) = declared_names(body);
+                let mut src = String::with_capacity(body.len() + 32 * funcs.len());
+                for f in &funcs {
+                    src.push_str(&format!("__vx_d[{:?}] = {};", f, f));
+                }
+                src.push('\n');
+                src.push_str(body);
+                let p = Arc::new(PreparedScript { vars, src });
+                let mut prepared = self.prepared.borrow_mut();
+                if prepared.len() >= CACHE_ENTRIES {
+                    prepared.clear();
+                }
+                prepared.insert(body.into(), p.clone());
+                p
             }
+        };
+        if !prep.vars.is_empty() {
+            // One context entry for all the declarations.
+            self.ctx.with(|ctx| {
+                if let Ok(o) = target.0.clone().restore(&ctx) {
+                    for v in &prep.vars {
+                        if !o.contains_key(v.as_str()).unwrap_or(false) {
+                            let _ = o.set(v.as_str(), Value::new_undefined(ctx.clone()));
+                        }
+                    }
+                }
+            });
         }
-        let mut src = String::with_capacity(body.len() + 32 * funcs.len());
-        for f in &funcs {
-            src.push_str(&format!("__vx_d[{:?}] = {};", f, f));
-        }
-        src.push('\n');
-        src.push_str(body);
-        self.call(chain, Kind::Script, &src, None).map(|_| ())
+        self.call(chain, Kind::Script, &prep.src, None).map(|_| ())
     }
 
     /// ECMAScript ToBoolean.
@@ -409,6 +440,37 @@ impl ScriptEngine {
                 .json_parse(text)
                 .unwrap_or_else(|_| Value::new_undefined(ctx.clone()));
             JsValue(Persistent::save(&ctx, val))
+        })
+    }
+
+    /// `application.lastresult$` for one result (2.0 §5.1.5): an array whose element 0 is the result object, with
+    /// the element's properties also on the array itself (`lastresult$.utterance` is `lastresult$[0].utterance`).
+    /// `fields` are the result's properties in key order (as `serde_json` keeps them); with `no_recording` the
+    /// array and the result also declare `recording`, `recordingsize` and `recordingduration` as undefined
+    /// (2.1 §10). Built directly as JS values in one context entry instead of through JSON text.
+    pub fn lastresult(&self, fields: &[(&str, &serde_json::Value)], no_recording: bool) -> JsValue {
+        self.ctx.with(|ctx| {
+            let build = || -> rquickjs::Result<Value<'_>> {
+                let arr = rquickjs::Array::new(ctx.clone())?;
+                let first = Object::new(ctx.clone())?;
+                for (k, v) in fields {
+                    first.set(*k, json_to_js(&ctx, v)?)?;
+                }
+                arr.set(0, first.clone())?;
+                for (k, v) in fields {
+                    // A copy of its own (as before: the array's properties are not element 0's objects).
+                    arr.as_object().set(*k, json_to_js(&ctx, v)?)?;
+                }
+                if no_recording {
+                    for k in ["recording", "recordingsize", "recordingduration"] {
+                        arr.as_object().set(k, Value::new_undefined(ctx.clone()))?;
+                        first.set(k, Value::new_undefined(ctx.clone()))?;
+                    }
+                }
+                Ok(arr.into_value())
+            };
+            let v = build().unwrap_or_else(|_| Value::new_undefined(ctx.clone()));
+            JsValue(Persistent::save(&ctx, v))
         })
     }
 
@@ -628,6 +690,34 @@ fn literal(expr: &str) -> Option<Literal<'_>> {
         }
         _ => None,
     }
+}
+
+/// A JS value equal to what `JSON.parse` makes of `v`'s JSON text.
+fn json_to_js<'js>(ctx: &Ctx<'js>, v: &serde_json::Value) -> rquickjs::Result<Value<'js>> {
+    use serde_json::Value as J;
+    Ok(match v {
+        J::Null => Value::new_null(ctx.clone()),
+        J::Bool(b) => Value::new_bool(ctx.clone(), *b),
+        J::Number(n) => match n.as_i64().and_then(|i| i32::try_from(i).ok()) {
+            Some(i) => Value::new_int(ctx.clone(), i),
+            None => Value::new_float(ctx.clone(), n.as_f64().unwrap_or(f64::NAN)),
+        },
+        J::String(s) => rquickjs::String::from_str(ctx.clone(), s)?.into_value(),
+        J::Array(items) => {
+            let a = rquickjs::Array::new(ctx.clone())?;
+            for (i, it) in items.iter().enumerate() {
+                a.set(i, json_to_js(ctx, it)?)?;
+            }
+            a.into_value()
+        }
+        J::Object(map) => {
+            let o = Object::new(ctx.clone())?;
+            for (k, it) in map {
+                o.set(k.as_str(), json_to_js(ctx, it)?)?;
+            }
+            o.into_value()
+        }
+    })
 }
 
 /// Whether `s` looks like an assignable reference (`a`, `a.b`, `a['x']`).

@@ -557,25 +557,27 @@ impl Session {
         interp: &Value,
         matched: bool,
     ) -> Option<super::mark::MarkInfo> {
-        let mut result = serde_json::json!({
-            "utterance": utterance, "confidence": if matched { 1.0 } else { 0.0 }, "inputmode": "dtmf",
-            "interpretation": interp,
-        });
         let mark = self.now.and_then(|now| self.marks.take(now));
-        if let (Some(m), Some(o)) = (&mark, result.as_object_mut()) {
-            o.insert("markname".into(), Value::String(m.name.clone()));
-            o.insert("marktime".into(), Value::from(m.time_ms));
+        let confidence = Value::from(if matched { 1.0 } else { 0.0 });
+        let inputmode = Value::String("dtmf".into());
+        let utterance = Value::String(utterance.to_string());
+        let (markname, marktime) = match &mark {
+            Some(m) => (Value::String(m.name.clone()), Value::from(m.time_ms)),
+            None => (Value::Null, Value::Null),
+        };
+        // In key order, as the JSON object this used to be built from kept them.
+        let mut fields: Vec<(&str, &Value)> = vec![
+            ("confidence", &confidence),
+            ("inputmode", &inputmode),
+            ("interpretation", interp),
+        ];
+        if mark.is_some() {
+            fields.push(("markname", &markname));
+            fields.push(("marktime", &marktime));
         }
-        let arr = self.js.from_json(&Value::Array(vec![result.clone()]));
-        for (k, v) in result.as_object().into_iter().flatten() {
-            let jv = self.js.from_json(v);
-            self.js.set_prop(&arr, k, &jv);
-        }
-        if self.records_utterance(item) {
-            let first = self.js.get_prop(&arr, "0");
-            self.set_no_recording(&arr);
-            self.set_no_recording(&first);
-        }
+        fields.push(("utterance", &utterance));
+        let no_recording = self.records_utterance(item);
+        let arr = self.js.lastresult(&fields, no_recording);
         let app = self.ctx().app_scope.clone();
         self.js.set(&app, "lastresult$", &arr);
         mark
