@@ -4,7 +4,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::sip_harness::{assert_sipp_ok, have_sipp, sipp, Gateway};
-use crate::support::vxgate_bin;
+use crate::support::vxgate_check;
 
 #[test]
 fn check_lists_every_problem_with_its_line() {
@@ -15,11 +15,7 @@ fn check_lists_every_problem_with_its_line() {
         "[sip]\nudp = \"127.0.0.1:99999\"\n\n[[dial_peer]]\ntag = 1401\nservice = \"bootstrap\"\nincoming_called_number = \"5417641401T\"\ncodec = \"g729\"\n\n[[dial_peer]]\ntag = 1401\nservice = \"ringtone\"\nincoming_called_number = \"91[9-1]\"\n",
     )
     .expect("write");
-    let out = Command::new(vxgate_bin())
-        .arg("check")
-        .arg(&bad)
-        .output()
-        .expect("run check");
+    let (out, _) = vxgate_check(&bad);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
     let name = bad.display().to_string();
@@ -41,11 +37,7 @@ fn check_lists_every_problem_with_its_line() {
         "[[dial_peer]]\ntag = 7\nservice = \"ringtone\"\nincoming_called_number = \"9191....\"\n",
     )
     .expect("write");
-    let out = Command::new(vxgate_bin())
-        .arg("check")
-        .arg(&good)
-        .output()
-        .expect("run check");
+    let (out, _) = vxgate_check(&good);
     assert!(
         out.status.success(),
         "{}",

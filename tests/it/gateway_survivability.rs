@@ -3,9 +3,8 @@
 //! connected to the one that answers (its SDP in the 200 OK); with all failing, the gateway answers, plays the call
 //! back later message and hangs up with `Reason: Q.850;cause=38`.
 
-use std::process::{Command, Output};
-
 use crate::sip_harness::{assert_sipp_ok, have_sipp, sipp, Gateway, SippUas};
+use crate::support::vxgate_check;
 
 fn config(dests: &[(u16, u64)]) -> String {
     let mut c = String::from(
@@ -76,16 +75,7 @@ fn check_reports_bad_survivability_destinations() {
         "[[dial_peer]]\ntag = 1400\nservice = \"survivability\"\nincoming_called_number = \"5417641400\"\n\n[[services.survivability]]\naddress = \"callserver:5060\"\ntimeout_ms = 0\n",
     )
     .expect("write");
-    let out: Output = Command::new(crate::support::vxgate_bin())
-        .arg("check")
-        .arg(&cfg)
-        .output()
-        .expect("run check");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (out, text) = vxgate_check(&cfg);
     assert!(!out.status.success(), "{text}");
     assert!(
         text.contains("\"callserver:5060\" is not an ip:port"),
@@ -101,13 +91,7 @@ fn check_reports_bad_survivability_destinations() {
         "[[dial_peer]]\ntag = 1400\nservice = \"survivability\"\nincoming_called_number = \"5417641400\"\n",
     )
     .expect("write");
-    let out = Command::new(crate::support::vxgate_bin())
-        .arg("check")
-        .arg(&cfg)
-        .output()
-        .expect("run check");
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let (out, text) = vxgate_check(&cfg);
     assert!(!out.status.success(), "{text}");
     assert!(
         text.contains("needs [[services.survivability]] destinations"),

@@ -5,7 +5,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,6 +17,7 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 
 use crate::sip_harness::{assert_sipp_ok, free_port, have_sipp, sipp, Gateway, SippUas};
+use crate::support::vxgate_check;
 
 macro_rules! require_sipp {
     () => {
@@ -298,13 +299,7 @@ fn check_reports_bad_transfer_routes() {
         "[[services.transfer]]\ndestination_pattern = \"15T5\"\ntarget = \"agents:5060\"\n",
     )
     .expect("write");
-    let out = Command::new(crate::support::vxgate_bin())
-        .arg("check")
-        .arg(&cfg)
-        .output()
-        .expect("run check");
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let (out, text) = vxgate_check(&cfg);
     assert!(!out.status.success(), "{text}");
     assert!(text.contains("gw.toml:2:"), "{text}");
     assert!(text.contains("\"15T5\""), "{text}");
