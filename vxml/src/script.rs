@@ -111,7 +111,6 @@ pub struct ScriptEngine {
     /// `<script>` bodies already prepared by [`ScriptEngine::run_script`]: the `var` names they declare and the
     /// source with the function hoisting prefix (a document's scripts run again on every visit).
     prepared: std::cell::RefCell<std::collections::HashMap<Box<str>, Arc<PreparedScript>>>,
-    scope_fn: Persistent<Function<'static>>,
     empty: Persistent<Object<'static>>,
     ticks: Arc<AtomicU32>,
     budget: u32,
@@ -186,20 +185,18 @@ impl ScriptEngine {
             )>()
             .build(&rt)
             .map_err(|e| ScriptError(format!("cannot create script context: {e}")))?;
-        let (scope_fn, empty) = ctx.with(|ctx| -> Result<_, ScriptError> {
+        let empty = ctx.with(|ctx| -> Result<_, ScriptError> {
             let mut opts = rquickjs::context::EvalOptions::default();
             opts.strict = false;
             ctx.eval_with_options::<(), _>(PRELUDE, opts)
                 .map_err(|e| err_of(&ctx, e))?;
             let g = ctx.globals();
-            let s: Function = g.get("__vx_scope").map_err(|e| err_of(&ctx, e))?;
             let e: Object = g.get("__vx_empty").map_err(|e| err_of(&ctx, e))?;
-            Ok((Persistent::save(&ctx, s), Persistent::save(&ctx, e)))
+            Ok(Persistent::save(&ctx, e))
         })?;
         Ok(ScriptEngine {
             cache: Default::default(),
             prepared: Default::default(),
-            scope_fn,
             empty,
             ticks,
             budget,
@@ -229,17 +226,23 @@ impl ScriptEngine {
     /// Fails only when the session's heap is at its memory limit (the interpreter throws `error.semantic`).
     pub fn new_scope(&self, name: Option<&str>) -> Result<Scope, ScriptError> {
         self.ctx.with(|ctx| {
-            let f = self
-                .scope_fn
-                .clone()
-                .restore(&ctx)
-                .map_err(|e| err_of(&ctx, e))?;
-            let o: Object = match name {
-                Some(n) => f.call((n,)),
-                None => f.call(()),
-            }
-            .map_err(|e| {
-                let e = err_of(&ctx, e);
+            // What `__vx_scope` of the prelude does, without a call into JS: `Object.create(null)` with the
+            // scope's own name as a non-enumerable, read-only self reference.
+            let make = || -> rquickjs::Result<Object<'_>> {
+                let o = Object::new(ctx.clone())?;
+                o.set_prototype(None)?;
+                if let Some(n) = name.filter(|n| !n.is_empty()) {
+                    o.prop(n, o.clone())?;
+                }
+                Ok(o)
+            };
+            let o: Object = make().map_err(|e| {
+                let mut e = err_of(&ctx, e);
+                // No script runs here, so a `null` exception is QuickJS failing to allocate even its
+                // out-of-memory error.
+                if e.0 == "null" {
+                    e.0 = "out of memory".into();
+                }
                 ScriptError(format!(
                     "cannot create the {} scope: {e}",
                     name.unwrap_or("anonymous")

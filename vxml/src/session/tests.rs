@@ -520,7 +520,10 @@ fn full_script_heap_raises_error_semantic_not_a_panic() {
         .collect();
     assert!(
         logs.iter()
-            .any(|l| l.contains("out of script memory") && l.contains("dialog scope")),
+            // Which scope the full heap first refuses (dialog "b" or the anonymous scope of its block)
+            // depends on how much each allocation needs.
+            .any(|l| l.contains("out of script memory")
+                && (l.contains("dialog scope") || l.contains("anonymous scope"))),
         "{logs:?}"
     );
 
