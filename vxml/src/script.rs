@@ -435,13 +435,10 @@ impl ScriptEngine {
             .with(|ctx| JsValue(Persistent::save(&ctx, Value::new_bool(ctx.clone(), b))))
     }
 
-    /// A JS value from JSON.
+    /// A JS value from JSON (what `JSON.parse` makes of its text, built directly).
     pub fn from_json(&self, v: &serde_json::Value) -> JsValue {
-        let text = v.to_string();
         self.ctx.with(|ctx| {
-            let val = ctx
-                .json_parse(text)
-                .unwrap_or_else(|_| Value::new_undefined(ctx.clone()));
+            let val = json_to_js(&ctx, v).unwrap_or_else(|_| Value::new_undefined(ctx.clone()));
             JsValue(Persistent::save(&ctx, val))
         })
     }
@@ -716,7 +713,17 @@ fn json_to_js<'js>(ctx: &Ctx<'js>, v: &serde_json::Value) -> rquickjs::Result<Va
         J::Object(map) => {
             let o = Object::new(ctx.clone())?;
             for (k, it) in map {
-                o.set(k.as_str(), json_to_js(ctx, it)?)?;
+                let v = json_to_js(ctx, it)?;
+                if k == "__proto__" {
+                    // An own data property, as JSON.parse makes (a plain set would change the prototype).
+                    let p = rquickjs::object::Property::from(v)
+                        .writable()
+                        .enumerable()
+                        .configurable();
+                    o.prop(k.as_str(), p)?;
+                } else {
+                    o.set(k.as_str(), v)?;
+                }
             }
             o.into_value()
         }
@@ -910,6 +917,22 @@ mod tests {
         assert!(e
             .assign(&[&app, &doc, &dlg], "nope", &e.number(5.0))
             .is_err());
+    }
+
+    /// `from_json` builds what `JSON.parse` would: same values, same key order, `__proto__` an own property.
+    #[test]
+    fn from_json_matches_json_parse() {
+        let e = ScriptEngine::new(ScriptLimits::default()).unwrap();
+        let app = e.new_scope(Some("application")).unwrap();
+        let text =
+            r#"{"b":[1,2.5,-0.0,"s\u00e9",null,true,4294967296],"a":{"__proto__":{"x":1}},"c":-7}"#;
+        let v: serde_json::Value = serde_json::from_str(text).unwrap();
+        e.set(&app, "v", &e.from_json(&v));
+        e.set(&app, "t", &e.string(&v.to_string()));
+        let same = "JSON.stringify(v) === JSON.stringify(JSON.parse(t)) && Object.is(v.b[2], -0) \
+                    && v.a.x === undefined && Object.getPrototypeOf(v.a) === Object.prototype \
+                    && v.a.hasOwnProperty('__proto__') && v.b[6] === 4294967296";
+        assert!(e.eval_bool(&[&app], same).unwrap());
     }
 
     #[test]
