@@ -55,7 +55,6 @@ enum Kind {
     Assign = 2,
 }
 
-/// Compiled functions by code text, one map per [`Kind`]: looked up by `&str`, so a hit allocates nothing.
 /// A `<script>` body ready to run: the `var` names it declares and the source to evaluate.
 #[derive(Debug)]
 struct PreparedScript {
@@ -63,7 +62,10 @@ struct PreparedScript {
     src: String,
 }
 
-type CodeCache = [std::collections::HashMap<Box<str>, Persistent<Function<'static>>>; 3];
+/// Compiled functions by code text, one map per [`Kind`]: looked up by `&str`, so a hit allocates nothing. Code
+/// strings are hashed on every evaluation: foldhash, not SipHash (the caches are bounded, so flooding them costs
+/// nothing).
+type CodeCache = [foldhash::HashMap<Box<str>, Persistent<Function<'static>>>; 3];
 
 /// A handle to one scope object.
 #[derive(Clone)]
@@ -110,7 +112,7 @@ pub struct ScriptEngine {
     cache: std::cell::RefCell<CodeCache>,
     /// `<script>` bodies already prepared by [`ScriptEngine::run_script`]: the `var` names they declare and the
     /// source with the function hoisting prefix (a document's scripts run again on every visit).
-    prepared: std::cell::RefCell<std::collections::HashMap<Box<str>, Arc<PreparedScript>>>,
+    prepared: std::cell::RefCell<foldhash::HashMap<Box<str>, Arc<PreparedScript>>>,
     empty: Persistent<Object<'static>>,
     ticks: Arc<AtomicU32>,
     budget: u32,
