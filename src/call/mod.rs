@@ -327,11 +327,14 @@ async fn run_inner(
             _ => {}
         }
     }
+    // The caller is gone: the service hears of it (VoiceXML: connection.disconnect.hangup) and may finish its work,
+    // e.g. a last submit, within a bounded grace period. It hears of it before the media closes: a service that saw
+    // its media events end first would take the call for a media failure and skip its hangup handler.
+    if service.is_some() {
+        hangup_tx.send(true).ok();
+    }
     media.close();
     if let Some(svc) = service {
-        // The caller is gone: the service hears of it (VoiceXML: connection.disconnect.hangup) and may finish its
-        // work, e.g. a last submit, within a bounded grace period.
-        hangup_tx.send(true).ok();
         if tokio::time::timeout(HANGUP_GRACE, svc).await.is_err() {
             debug!("service still busy after the hangup grace period; stopped");
         }

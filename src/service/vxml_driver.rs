@@ -354,6 +354,9 @@ pub async fn run(ctx: &ServiceCtx, url: &str, events: &mut mpsc::Receiver<MediaE
             (a, b) => a.or(b),
         };
         tokio::select! {
+            // In this order: the call task signals a hangup before it closes the media, so a hangup is always seen
+            // before the end of the media events it causes.
+            biased;
             Some((id, result)) = fetch_rx.recv() => session.handle_input(Instant::now(), Input::Fetched { id, result }),
             changed = hangup.changed(), if !hung_up => {
                 // A dropped sender means the call is gone too.
