@@ -632,6 +632,23 @@ impl Session {
         Ok(self.js.to_bool(&v))
     }
 
+    /// An attribute given literally or as an ECMAScript expression (the pairs `next`/`expr`, `event`/`eventexpr`,
+    /// `message`/`messageexpr` of VoiceXML 2.0): the literal wins, the expression is evaluated to a string, neither
+    /// is `None`. The validator has already refused elements that carry both.
+    pub(crate) fn literal_or_expr(
+        &mut self,
+        doc: &Document,
+        id: NodeId,
+        literal: &str,
+        expr: &str,
+    ) -> Result<Option<String>, Event> {
+        match (doc.attr(id, literal), doc.attr(id, expr)) {
+            (Some(v), _) => Ok(Some(v.to_string())),
+            (None, Some(x)) => self.eval_string(x).map(Some),
+            _ => Ok(None),
+        }
+    }
+
     pub(crate) fn eval_string(&mut self, expr: &str) -> Result<String, Event> {
         let v = self.eval(expr)?;
         self.js.to_string(&v).map_err(|e| Event {

@@ -207,23 +207,14 @@ impl Session {
     /// `next`/`expr`, relative to the element's own document.
     pub(super) fn take_transition(&mut self, doc: &Arc<Document>, id: NodeId, item: NodeId) {
         let r = (|| -> Result<(), Event> {
-            let event = match (doc.attr(id, "event"), doc.attr(id, "eventexpr")) {
-                (Some(e), _) => Some(e.to_string()),
-                (None, Some(x)) => Some(self.eval_string(x)?),
-                _ => None,
-            };
+            let event = self.literal_or_expr(doc, id, "event", "eventexpr")?;
             if let Some(name) = event {
-                let message = match (doc.attr(id, "message"), doc.attr(id, "messageexpr")) {
-                    (Some(m), _) => Some(m.to_string()),
-                    (None, Some(x)) => Some(self.eval_string(x)?),
-                    _ => None,
-                };
+                let message = self.literal_or_expr(doc, id, "message", "messageexpr")?;
                 return Err(Event { name, message });
             }
-            let target = match (doc.attr(id, "next"), doc.attr(id, "expr")) {
-                (Some(n), _) => n.to_string(),
-                (None, Some(x)) => self.eval_string(x)?,
-                _ => {
+            let target = match self.literal_or_expr(doc, id, "next", "expr")? {
+                Some(t) => t,
+                None => {
                     return Err(Event {
                         name: "error.badfetch".into(),
                         message: Some(format!(

@@ -180,16 +180,10 @@ impl Session {
                 })
             }
             "throw" => {
-                let name = match (doc.attr(id, "event"), doc.attr(id, "eventexpr")) {
-                    (Some(e), _) => Ok(e.to_string()),
-                    (None, Some(x)) => self.eval_string(x),
-                    _ => Ok("error.semantic".to_string()),
-                };
-                let message = match (doc.attr(id, "message"), doc.attr(id, "messageexpr")) {
-                    (Some(m), _) => Ok(Some(m.to_string())),
-                    (None, Some(x)) => self.eval_string(x).map(Some),
-                    _ => Ok(None),
-                };
+                let name = self
+                    .literal_or_expr(doc, id, "event", "eventexpr")
+                    .map(|n| n.unwrap_or_else(|| "error.semantic".to_string()));
+                let message = self.literal_or_expr(doc, id, "message", "messageexpr");
                 match (name, message) {
                     (Ok(n), Ok(m)) => Err(Event {
                         name: n,
@@ -543,15 +537,11 @@ impl Session {
             self.abort_exec();
             return Ok(());
         }
-        let target = match (doc.attr(id, "next"), doc.attr(id, "expr")) {
-            (Some(n), _) => n.to_string(),
-            (None, Some(x)) => self.eval_string(x)?,
-            _ => {
-                return Err(Event {
-                    name: "error.badfetch".into(),
-                    message: Some("<goto> without a target".into()),
-                })
-            }
+        let Some(target) = self.literal_or_expr(doc, id, "next", "expr")? else {
+            return Err(Event {
+                name: "error.badfetch".into(),
+                message: Some("<goto> without a target".into()),
+            });
         };
         self.transition(doc, id, &target, Method::Get, None, false)
     }
@@ -632,15 +622,11 @@ impl Session {
     }
 
     fn exec_submit(&mut self, doc: &Arc<Document>, id: NodeId) -> Result<(), Event> {
-        let target = match (doc.attr(id, "next"), doc.attr(id, "expr")) {
-            (Some(n), _) => n.to_string(),
-            (None, Some(x)) => self.eval_string(x)?,
-            _ => {
-                return Err(Event {
-                    name: "error.badfetch".into(),
-                    message: Some("<submit> without a target".into()),
-                })
-            }
+        let Some(target) = self.literal_or_expr(doc, id, "next", "expr")? else {
+            return Err(Event {
+                name: "error.badfetch".into(),
+                message: Some("<submit> without a target".into()),
+            });
         };
         let names = match doc.attr(id, "namelist") {
             Some(n) => n.to_string(),
@@ -750,16 +736,8 @@ impl Session {
                 message: Some("<return> outside a subdialog".into()),
             });
         }
-        let event = match (doc.attr(id, "event"), doc.attr(id, "eventexpr")) {
-            (Some(e), _) => Some(e.to_string()),
-            (None, Some(x)) => Some(self.eval_string(x)?),
-            _ => None,
-        };
-        let message = match (doc.attr(id, "message"), doc.attr(id, "messageexpr")) {
-            (Some(m), _) => Some(m.to_string()),
-            (None, Some(x)) => Some(self.eval_string(x)?),
-            _ => None,
-        };
+        let event = self.literal_or_expr(doc, id, "event", "eventexpr")?;
+        let message = self.literal_or_expr(doc, id, "message", "messageexpr")?;
         let mut values = Vec::new();
         if let Some(n) = doc.attr(id, "namelist") {
             for name in n.split_whitespace() {
