@@ -1,5 +1,5 @@
-//! Errors of the RTP and RTCP wire code: all are the sender's fault (malformed input) except `BufferTooSmall`,
-//! which is API misuse.
+//! Errors of the RTP and RTCP wire code: all are the sender's fault (malformed input) except `BufferTooSmall` and
+//! `ByeNotAllowed`, which are API misuse.
 
 /// An RTP datagram that cannot be accepted, or an output buffer too small.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -85,4 +85,7 @@ pub enum RtcpError {
         /// Octets needed.
         need: usize,
     },
+    /// A BYE asked of a participant that never sent an RTP or RTCP packet (RFC 3550 §6.3.7 forbids it).
+    #[error("no rtcp bye: nothing was ever sent in this session (rfc 3550 section 6.3.7)")]
+    ByeNotAllowed,
 }

@@ -78,12 +78,17 @@ pub struct Session {
     created: Instant,
     wall: SystemTime,
     next_rtcp: Instant,
+    /// When the last RTCP compound went out (creation time before the first): A.7's `tp`.
+    last_rtcp: Instant,
     initial: bool,
     avg_rtcp_size: f64,
     last_sr: Option<(u32, Instant)>,
     remote_sent: bool,
     we_sent: bool,
-    remote_packets_at_report: u64,
+    /// RTP went out in the interval before the last report (§6.4: an SR is due if we sent in either).
+    sent_prev_interval: bool,
+    /// Remote packets received at the last two reports, older first.
+    remote_packets_at_report: [u64; 2],
     rtcp_sent: u64,
     rtcp_received: u64,
     rtcp_malformed: u64,
@@ -102,13 +107,15 @@ impl Session {
             created: now,
             wall,
             next_rtcp: now,
+            last_rtcp: now,
             initial: true,
             // §6.3.2: initialised to the probable size of the first RTCP packet.
             avg_rtcp_size: 100.0,
             last_sr: None,
             remote_sent: false,
             we_sent: false,
-            remote_packets_at_report: 0,
+            sent_prev_interval: false,
+            remote_packets_at_report: [0; 2],
             rtcp_sent: 0,
             rtcp_received: 0,
             rtcp_malformed: 0,
@@ -184,19 +191,38 @@ impl Session {
     }
 
     /// If a report is due at `now`, writes the compound packet (SR or RR, then SDES CNAME) into `out`, schedules
-    /// the next one (§6.3.6) and returns its length.
+    /// the next one and returns its length.
+    ///
+    /// When the timer expires the interval is drawn again (timer reconsideration, §6.3.6 and A.7 `OnExpire`): if
+    /// the last report plus the new interval still lies ahead, nothing is sent and the timer moves there. The
+    /// e − 3/2 compensation of §6.3.1 assumes this step.
     pub fn poll_rtcp(&mut self, now: Instant, out: &mut [u8]) -> Result<Option<usize>, RtcpError> {
         if now < self.next_rtcp {
             return Ok(None);
         }
+        let reconsidered = self.last_rtcp + self.interval();
+        if reconsidered > now {
+            self.next_rtcp = reconsidered;
+            return Ok(None);
+        }
         let n = self.write_report(now, out, false)?;
         self.initial = false;
+        self.last_rtcp = now;
         self.next_rtcp = now + self.interval();
         Ok(Some(n))
     }
 
-    /// Writes the closing compound packet: report, SDES CNAME and BYE (§6.6).
+    /// Whether a BYE may be sent: §6.3.7 forbids it to a participant that never sent an RTP or RTCP packet.
+    pub fn may_send_bye(&self) -> bool {
+        self.rtcp_sent > 0 || self.sender.packets() > 0
+    }
+
+    /// Writes the closing compound packet: report, SDES CNAME and BYE (§6.6). Fails with
+    /// [`RtcpError::ByeNotAllowed`] when nothing was ever sent ([`Self::may_send_bye`], §6.3.7).
     pub fn bye(&mut self, now: Instant, out: &mut [u8]) -> Result<usize, RtcpError> {
+        if !self.may_send_bye() {
+            return Err(RtcpError::ByeNotAllowed);
+        }
         self.write_report(now, out, true)
     }
 
@@ -219,9 +245,10 @@ impl Session {
         out: &mut [u8],
         bye: bool,
     ) -> Result<usize, RtcpError> {
+        // "Sent recently" means within the last two reporting intervals (§6.3.8 drops a sender after 2T).
         let received = self.receiver.stats().received;
-        self.remote_sent = received > self.remote_packets_at_report;
-        self.remote_packets_at_report = received;
+        self.remote_sent = received > self.remote_packets_at_report[0];
+        self.remote_packets_at_report = [self.remote_packets_at_report[1], received];
         let block = self.receiver.report().map(|f| ReportBlock {
             ssrc: f.ssrc,
             fraction_lost: f.fraction_lost,
@@ -236,7 +263,11 @@ impl Session {
         });
         let me = self.sender.ssrc();
         let ntp = self.ntp(now);
-        let sent = self.sender.take_sent_flag();
+        // §6.4: an SR "if a site has sent any data packets during the interval since issuing the last report or
+        // the previous one", otherwise an RR.
+        let sent_now = self.sender.take_sent_flag();
+        let sent = sent_now || self.sent_prev_interval;
+        self.sent_prev_interval = sent_now;
         let mut w = Writer::new(out);
         match self.sender.last_sent() {
             Some((ts, at)) if sent || bye => {
@@ -314,6 +345,17 @@ mod tests {
         )
     }
 
+    /// Drives `s` through timer expiries (and reconsiderations) until a report goes out; returns when.
+    fn next_report(s: &mut Session, out: &mut [u8]) -> Instant {
+        loop {
+            let at = s.poll_timeout();
+            if s.poll_rtcp(at, out).unwrap().is_some() {
+                return at;
+            }
+            assert!(s.poll_timeout() > at, "a reconsidered timer moves forward");
+        }
+    }
+
     #[test]
     fn first_report_within_half_minimum_then_around_five_seconds() {
         let t0 = Instant::now();
@@ -329,8 +371,12 @@ mod tests {
             );
             let mut out = [0u8; 256];
             assert_eq!(s.poll_rtcp(t0, &mut out).unwrap(), None, "not due yet");
-            let at = s.poll_timeout();
-            assert!(s.poll_rtcp(at, &mut out).unwrap().is_some());
+            let at = next_report(&mut s, &mut out);
+            assert!(
+                at - t0 <= Duration::from_secs_f64(3.75 / 1.2182),
+                "{:?}",
+                at - t0
+            );
             let next = s.poll_timeout() - at;
             assert!(
                 next >= Duration::from_secs_f64(2.5 / 1.2183)
@@ -338,6 +384,61 @@ mod tests {
                 "{next:?}"
             );
         }
+    }
+
+    /// §6.3.6 / A.7 `OnExpire`: at expiry the interval is drawn again from the last report; a larger draw
+    /// postpones the report instead of sending it.
+    #[test]
+    fn expired_timer_is_reconsidered() {
+        let t0 = Instant::now();
+        let wall = SystemTime::now();
+        let mut deferred = 0;
+        for seed in 0..40 {
+            let mut s = session(1, seed, t0, wall);
+            let mut out = [0u8; 256];
+            let at = s.poll_timeout();
+            if s.poll_rtcp(at, &mut out).unwrap().is_none() {
+                deferred += 1;
+                let later = s.poll_timeout();
+                assert!(later > at);
+                // still an initial interval from the session's start
+                assert!(later - t0 <= Duration::from_secs_f64(3.75 / 1.2182));
+            }
+        }
+        // each redraw is larger than the first with probability 1/2
+        assert!(deferred > 5, "{deferred} of 40 deferred");
+    }
+
+    /// §6.4: an SR goes out when RTP was sent since the last report or the one before; after two reports
+    /// without RTP, an RR.
+    #[test]
+    fn sender_report_for_two_intervals_after_the_last_rtp() {
+        let t0 = Instant::now();
+        let mut s = session(1, 3, t0, SystemTime::now());
+        let mut pkt = [0u8; 200];
+        s.sender().audio(t0, &[0xff; 160], 160, &mut pkt).unwrap();
+        let mut out = [0u8; 256];
+        let kinds: Vec<u8> = (0..3)
+            .map(|_| {
+                next_report(&mut s, &mut out);
+                out[1]
+            })
+            .collect();
+        assert_eq!(kinds, vec![rtcp::pt::SR, rtcp::pt::SR, rtcp::pt::RR]);
+    }
+
+    /// §6.3.7: "a participant which never sent an RTP or RTCP packet MUST NOT send a BYE packet".
+    #[test]
+    fn no_bye_before_anything_was_sent() {
+        let t0 = Instant::now();
+        let mut s = session(1, 1, t0, SystemTime::now());
+        let mut out = [0u8; 256];
+        assert!(!s.may_send_bye());
+        assert_eq!(s.bye(t0, &mut out), Err(RtcpError::ByeNotAllowed));
+        let mut pkt = [0u8; 200];
+        s.sender().audio(t0, &[0xff; 160], 160, &mut pkt).unwrap();
+        assert!(s.may_send_bye());
+        assert!(s.bye(t0, &mut out).is_ok());
     }
 
     /// Two sessions exchange RTP and RTCP on a virtual clock; the SR/RR contents and the RTT come out right.
@@ -420,9 +521,11 @@ mod tests {
         let mut a = session(0xa, 1, t0, wall);
         let mut b = session(0xb, 2, t0, wall);
         let mut out = [0u8; 256];
-        let n = a.bye(t0, &mut out).unwrap();
+        // one report went out, so a BYE may follow (§6.3.7)
+        let at = next_report(&mut a, &mut out);
+        let n = a.bye(at, &mut out).unwrap();
         let items: Vec<_> = rtcp::read(&out[..n]).unwrap().collect();
-        // nothing sent or received: an empty RR (no items), the CNAME, the BYE
+        // no RTP sent or received: an empty RR (no items), the CNAME, the BYE
         assert_eq!(
             items,
             vec![
