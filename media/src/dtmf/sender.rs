@@ -4,8 +4,9 @@
 //! `update_interval` (default 50 ms) carrying the duration so far; at the end, the end packet (E bit, final
 //! duration) sent three times (§2.5.1.4), one update interval apart. A tone longer than 0xFFFF units (8.19 s) is sent
 //! as segments (§2.5.1.3): each new segment has the timestamp of the previous one + 0xFFFF and no marker, and the
-//! previous segment gets a last packet with duration 0xFFFF. The next digit starts `pause` after the previous tone
-//! ended, and never before its last end packet went out.
+//! previous segment gets a final packet with duration 0xFFFF, also sent three times ("the final packet for each event
+//! and for each segment", §2.5.1.4). The next digit starts `pause` after the previous tone ended, and never before its
+//! last end packet went out.
 //!
 //! The RTP layer stamps sequence number and SSRC, and turns [`OutEvent::event_start`] into the RTP timestamp (all
 //! packets of one segment share it).
@@ -118,9 +119,11 @@ impl Rfc4733Sender {
     fn schedule(&mut self, digit: Digit, start: Instant, total: u32) -> Instant {
         let step = units(self.update_interval).max(1);
         let volume = self.volume;
+        let interval = self.update_interval;
         let mut first = true;
+        let mut packets: Vec<OutEvent> = Vec::new();
         let mut push =
-            |out: &mut VecDeque<OutEvent>, duration: u32, seg: u32, end: bool, send_at: Instant| {
+            |out: &mut Vec<OutEvent>, duration: u32, seg: u32, end: bool, send_at: Instant| {
                 let te = TelephoneEvent {
                     event: digit.event(),
                     end,
@@ -128,7 +131,7 @@ impl Rfc4733Sender {
                     // Callers keep duration <= SEGMENT = u16::MAX.
                     duration: u16::try_from(duration).unwrap_or(u16::MAX),
                 };
-                out.push_back(OutEvent {
+                out.push(OutEvent {
                     payload: te.to_bytes(),
                     marker: std::mem::take(&mut first),
                     event_start: start + span(seg),
@@ -138,22 +141,23 @@ impl Rfc4733Sender {
                     end,
                 });
             };
+        // The final packet of a segment (duration 0xFFFF, no E bit), three times (§2.5.1.3, §2.5.1.4).
+        let close_at = |seg: u32| {
+            let at = start + span(seg + SEGMENT);
+            [at, at + interval, at + interval * 2]
+        };
         let mut seg = 0u32;
         let mut elapsed = 0u32;
         while elapsed < total {
             while elapsed - seg > SEGMENT {
                 // Close the segment at 0xFFFF and go on in the next one, with a new timestamp (§2.5.1.3).
-                push(
-                    &mut self.out,
-                    SEGMENT,
-                    seg,
-                    false,
-                    start + span(seg + SEGMENT),
-                );
+                for at in close_at(seg) {
+                    push(&mut packets, SEGMENT, seg, false, at);
+                }
                 seg += SEGMENT;
             }
             push(
-                &mut self.out,
+                &mut packets,
                 elapsed - seg,
                 seg,
                 false,
@@ -162,21 +166,20 @@ impl Rfc4733Sender {
             elapsed = elapsed.saturating_add(step);
         }
         while total - seg > SEGMENT {
-            push(
-                &mut self.out,
-                SEGMENT,
-                seg,
-                false,
-                start + span(seg + SEGMENT),
-            );
+            for at in close_at(seg) {
+                push(&mut packets, SEGMENT, seg, false, at);
+            }
             seg += SEGMENT;
         }
         let end_at = start + span(total);
-        let mut last = end_at;
         for i in 0..3u32 {
-            last = end_at + self.update_interval * i;
-            push(&mut self.out, total - seg, seg, true, last);
+            push(&mut packets, total - seg, seg, true, end_at + interval * i);
         }
+        // A segment's repeated final packets overlap the next segment's first updates: send in time order (the
+        // sort is stable, so the marked start packet stays first).
+        packets.sort_by_key(|p| p.send_at);
+        let last = packets.last().map_or(end_at, |p| p.send_at);
+        self.out.extend(packets);
         last
     }
 }
@@ -273,16 +276,20 @@ mod tests {
         let got = drain(&mut tx, t0);
         assert_eq!(got.iter().filter(|g| g.2).count(), 1, "one marker");
         let segs: Vec<u32> = got.iter().map(|g| g.3).collect();
-        assert!(segs.windows(2).all(|w| w[0] <= w[1]));
         assert_eq!(segs.last(), Some(&(2 * 0xFFFF)));
         for g in &got {
             assert_eq!(g.4, u64::from(g.3), "timestamp = first segment + offset");
         }
-        // each earlier segment closes at 0xFFFF
+        // each earlier segment closes at 0xFFFF, and that final packet goes out three times, one update interval
+        // apart (§2.5.1.4: "the final packet for each event and for each segment")
         for s in [0, 0xFFFF] {
-            assert!(got
+            let closes: Vec<u64> = got
                 .iter()
-                .any(|g| g.3 == s && g.1.duration == 0xFFFF && !g.1.end));
+                .filter(|g| g.3 == s && g.1.duration == 0xFFFF && !g.1.end)
+                .map(|g| g.0)
+                .collect();
+            let at = (u64::from(s) + 0xFFFF) / 8; // ms
+            assert_eq!(closes, vec![at, at + 50, at + 100], "segment {s}");
         }
         let ends: Vec<_> = got.iter().filter(|g| g.1.end).collect();
         assert_eq!(ends.len(), 3);
