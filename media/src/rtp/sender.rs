@@ -67,6 +67,15 @@ impl Sender {
         self.cfg.ssrc
     }
 
+    /// Takes a new SSRC (after a collision, RFC 3550 §8.2). The packet and octet counts restart, as §6.4.1 asks
+    /// of the sender report; sequence number and timestamp go on, and the next packet carries the marker bit.
+    pub fn set_ssrc(&mut self, ssrc: Ssrc) {
+        self.cfg.ssrc = ssrc;
+        self.packets = 0;
+        self.octets = 0;
+        self.marker_pending = true;
+    }
+
     /// The audio payload type.
     pub fn payload_type(&self) -> PayloadType {
         self.cfg.payload_type

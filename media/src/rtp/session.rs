@@ -11,6 +11,7 @@ use rand::{Rng, SeedableRng};
 
 use super::error::{PacketError, RtcpError};
 
+use super::id::Ssrc;
 use super::interval::{self, IntervalInput};
 use super::receiver::{ReceiveStats, Receiver, ReceiverConfig, Verdict};
 use super::rtcp::{self, ReportBlock, RtcpItem, SenderInfo, Writer};
@@ -20,6 +21,9 @@ use super::sender::{Sender, SenderConfig};
 const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
 /// IP + UDP header octets counted in the average RTCP size (§6.3.3), IPv4.
 const UDP_IP_OVERHEAD: f64 = 28.0;
+/// SSRC changes after collisions before the session stops changing (a loop sending our own packets back would
+/// otherwise make it change on every packet; §8.2 asks for loop detection).
+const MAX_SSRC_CHANGES: u32 = 3;
 
 /// Settings of a session.
 #[derive(Debug, Clone)]
@@ -93,6 +97,9 @@ pub struct Session {
     rtcp_received: u64,
     rtcp_malformed: u64,
     rtt: Option<Duration>,
+    /// Our old SSRC, to be retired with a BYE after a collision (§8.2).
+    retired_ssrc: Option<Ssrc>,
+    ssrc_changes: u32,
 }
 
 impl Session {
@@ -120,6 +127,8 @@ impl Session {
             rtcp_received: 0,
             rtcp_malformed: 0,
             rtt: None,
+            retired_ssrc: None,
+            ssrc_changes: 0,
         };
         s.next_rtcp = now + s.interval();
         s
@@ -135,13 +144,45 @@ impl Session {
         &mut self.receiver
     }
 
-    /// Judges an RTP datagram that arrived at `now`.
+    /// Judges an RTP datagram that arrived at `now`. A packet that carries our own SSRC is an SSRC collision
+    /// (§8.2): we take a new random SSRC and the next [`Self::poll_rtcp`], due at once, says BYE for the old one.
     pub fn handle_rtp<'a>(
         &mut self,
         now: Instant,
         buf: &'a [u8],
     ) -> Result<Verdict<'a>, PacketError> {
-        self.receiver.handle(now, buf)
+        let verdict = self.receiver.handle(now, buf)?;
+        let ssrc = match verdict {
+            Verdict::Accept(a) => Some(a.packet.ssrc),
+            Verdict::Discard(_) => super::packet::RtpPacket::parse(buf).ok().map(|p| p.ssrc),
+        };
+        if ssrc == Some(self.sender.ssrc()) {
+            self.collision(now);
+        }
+        Ok(verdict)
+    }
+
+    /// Our SSRC is in use by the other side (§8.2): "it MUST send an RTCP BYE packet for the old identifier and
+    /// choose another random one".
+    fn collision(&mut self, now: Instant) {
+        let old = self.sender.ssrc();
+        if self.ssrc_changes >= MAX_SSRC_CHANGES {
+            tracing::warn!(ssrc = %old, "rtp ssrc collision again: a loop? keeping the ssrc");
+            return;
+        }
+        let mut new = Ssrc(self.rng.random());
+        while new == old || Some(new) == self.receiver.source() {
+            new = Ssrc(self.rng.random());
+        }
+        tracing::info!(old = %old, new = %new, "rtp ssrc collision: changing ssrc");
+        // §6.3.7: no BYE for an identifier under which nothing was sent.
+        let announced = self.rtcp_sent > 0 || self.sender.packets() > 0;
+        self.ssrc_changes += 1;
+        self.sender.set_ssrc(new);
+        if announced && self.retired_ssrc.is_none() {
+            self.retired_ssrc = Some(old);
+            self.next_rtcp = self.next_rtcp.min(now);
+        }
     }
 
     /// Reads an RTCP datagram that arrived at `now`; malformed ones are counted and returned as errors.
@@ -159,8 +200,12 @@ impl Session {
         let mut news = RtcpNews::default();
         let remote = self.receiver.source();
         let me = self.sender.ssrc();
+        let mut collided = false;
         for item in items {
             match item {
+                // Reports sent under our own SSRC by the other side: a collision (§8.2).
+                RtcpItem::SenderReport { ssrc, .. } if ssrc == me => collided = true,
+                RtcpItem::Report { reporter, .. } if reporter == me => collided = true,
                 RtcpItem::SenderReport { ssrc, info } if remote.is_none_or(|r| r == ssrc) => {
                     self.last_sr = Some(((info.ntp >> 16) as u32, now));
                     news.sender_report = true;
@@ -182,6 +227,9 @@ impl Session {
                 _ => {}
             }
         }
+        if collided {
+            self.collision(now);
+        }
         Ok(news)
     }
 
@@ -199,6 +247,18 @@ impl Session {
     pub fn poll_rtcp(&mut self, now: Instant, out: &mut [u8]) -> Result<Option<usize>, RtcpError> {
         if now < self.next_rtcp {
             return Ok(None);
+        }
+        if let Some(old) = self.retired_ssrc {
+            // The BYE of an SSRC given up after a collision (§8.2), at once; the regular schedule goes on.
+            let mut w = Writer::new(out);
+            w.receiver_report(old, None)?;
+            w.sdes_cname(old, self.cname.as_bytes())?;
+            w.bye(old)?;
+            let n = w.len();
+            self.retired_ssrc = None;
+            self.rtcp_sent += 1;
+            self.next_rtcp = self.last_rtcp + self.interval();
+            return Ok(Some(n));
         }
         let reconsidered = self.last_rtcp + self.interval();
         if reconsidered > now {
@@ -345,12 +405,13 @@ mod tests {
         )
     }
 
-    /// Drives `s` through timer expiries (and reconsiderations) until a report goes out; returns when.
-    fn next_report(s: &mut Session, out: &mut [u8]) -> Instant {
+    /// Drives `s` through timer expiries (and reconsiderations) until a report goes out; returns when, and its
+    /// length.
+    fn next_report(s: &mut Session, out: &mut [u8]) -> (Instant, usize) {
         loop {
             let at = s.poll_timeout();
-            if s.poll_rtcp(at, out).unwrap().is_some() {
-                return at;
+            if let Some(n) = s.poll_rtcp(at, out).unwrap() {
+                return (at, n);
             }
             assert!(s.poll_timeout() > at, "a reconsidered timer moves forward");
         }
@@ -371,7 +432,7 @@ mod tests {
             );
             let mut out = [0u8; 256];
             assert_eq!(s.poll_rtcp(t0, &mut out).unwrap(), None, "not due yet");
-            let at = next_report(&mut s, &mut out);
+            let (at, _) = next_report(&mut s, &mut out);
             assert!(
                 at - t0 <= Duration::from_secs_f64(3.75 / 1.2182),
                 "{:?}",
@@ -425,6 +486,58 @@ mod tests {
             })
             .collect();
         assert_eq!(kinds, vec![rtcp::pt::SR, rtcp::pt::SR, rtcp::pt::RR]);
+    }
+
+    /// §8.2: the remote uses our SSRC. We take another, the next report is due at once and is the BYE of the old
+    /// one; RTP then goes out under the new SSRC with fresh SR counts.
+    #[test]
+    fn ssrc_collision_changes_ssrc_and_says_bye_for_the_old_one() {
+        let t0 = Instant::now();
+        let mut a = session(0xa, 1, t0, SystemTime::now());
+        let mut b = session(0xb, 2, t0, SystemTime::now());
+        let mut pkt = [0u8; 200];
+        for i in 0..3u64 {
+            let now = t0 + Duration::from_millis(20 * i);
+            a.sender().audio(now, &[0xff; 160], 160, &mut pkt).unwrap();
+        }
+        // b sends with a's SSRC
+        b.sender().set_ssrc(Ssrc(0xa));
+        let t1 = t0 + Duration::from_millis(100);
+        let n = b.sender().audio(t1, &[0xff; 160], 160, &mut pkt).unwrap();
+        let _ = a.handle_rtp(t1, &pkt[..n]).unwrap();
+        let new = a.sender().ssrc();
+        assert_ne!(new, Ssrc(0xa));
+        assert_eq!(a.poll_timeout(), t1, "the bye is due at once");
+        let mut out = [0u8; 256];
+        let m = a.poll_rtcp(t1, &mut out).unwrap().expect("bye");
+        let items: Vec<_> = rtcp::read(&out[..m]).unwrap().collect();
+        assert_eq!(items.last(), Some(&RtcpItem::Bye { ssrc: Ssrc(0xa) }));
+        assert!(a.poll_timeout() > t1);
+        let n = a.sender().audio(t1, &[0xff; 160], 160, &mut pkt).unwrap();
+        let p = crate::rtp::RtpPacket::parse(&pkt[..n]).unwrap();
+        assert_eq!(p.ssrc, new);
+        assert!(p.marker);
+        assert_eq!(
+            a.stats().packets_sent,
+            1,
+            "§6.4.1: counts restart with the new SSRC"
+        );
+    }
+
+    /// §8.2 also holds for RTCP: a sender report under our SSRC is a collision.
+    #[test]
+    fn ssrc_collision_seen_in_rtcp() {
+        let t0 = Instant::now();
+        let mut a = session(0xa, 1, t0, SystemTime::now());
+        let mut b = session(0xb, 2, t0, SystemTime::now());
+        let mut pkt = [0u8; 200];
+        b.sender().set_ssrc(Ssrc(0xa));
+        b.sender().audio(t0, &[0xff; 160], 160, &mut pkt).unwrap();
+        let mut out = [0u8; 256];
+        let (at, n) = next_report(&mut b, &mut out);
+        assert_eq!(out[1], rtcp::pt::SR);
+        a.handle_rtcp(at, &out[..n]).unwrap();
+        assert_ne!(a.sender().ssrc(), Ssrc(0xa));
     }
 
     /// §6.3.7: "a participant which never sent an RTP or RTCP packet MUST NOT send a BYE packet".
@@ -522,7 +635,7 @@ mod tests {
         let mut b = session(0xb, 2, t0, wall);
         let mut out = [0u8; 256];
         // one report went out, so a BYE may follow (§6.3.7)
-        let at = next_report(&mut a, &mut out);
+        let (at, _) = next_report(&mut a, &mut out);
         let n = a.bye(at, &mut out).unwrap();
         let items: Vec<_> = rtcp::read(&out[..n]).unwrap().collect();
         // no RTP sent or received: an empty RR (no items), the CNAME, the BYE
