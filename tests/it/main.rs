@@ -14,6 +14,7 @@ mod gateway_ops;
 mod gateway_record;
 mod gateway_survivability;
 mod gateway_transfer;
+mod ivr_bad_page;
 mod prompt;
 mod rtp;
 mod sip;

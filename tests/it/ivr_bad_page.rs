@@ -1,0 +1,120 @@
+//! A broken IVR service on a live IVR leg: the page does not parse, the page is not there, the page is empty. Each
+//! call must end the CVP way (recovery, then handoff: BYE with Q.850 cause 38, CALLFLOW.md "Fetch failure") while a
+//! call on another leg goes on undisturbed, and the gateway takes the next call.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::sip_harness::{assert_sipp_ok, have_sipp, scenario, sipp, Gateway};
+
+/// An HTTP/1.1 server on 127.0.0.1 that answers every request with one fixed status and body, and counts requests.
+struct FixedHttp {
+    addr: SocketAddr,
+    hits: Arc<Mutex<usize>>,
+}
+
+impl FixedHttp {
+    fn start(status: u16, body: &'static str) -> FixedHttp {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind http");
+        let addr = listener.local_addr().expect("addr");
+        let hits = Arc::new(Mutex::new(0));
+        let counter = hits.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { continue };
+                let counter = counter.clone();
+                std::thread::spawn(move || serve(conn, status, body, &counter));
+            }
+        });
+        FixedHttp { addr, hits }
+    }
+
+    fn hits(&self) -> usize {
+        *self.hits.lock().expect("hits")
+    }
+}
+
+fn serve(mut conn: TcpStream, status: u16, body: &str, hits: &Mutex<usize>) {
+    conn.set_read_timeout(Some(Duration::from_secs(10))).ok();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    // The request head (and a short body, if any, is left unread: the response closes the connection).
+    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+        match conn.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    *hits.lock().expect("hits") += 1;
+    let resp = format!(
+        "HTTP/1.1 {status} X\r\nContent-Type: application/voicexml+xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    conn.write_all(resp.as_bytes()).ok();
+}
+
+/// Runs one IVR leg against an IVR service that answers `status`/`body`, while a ringtone call is in progress on
+/// the same gateway; the IVR leg must get BYE with cause 38, the ringtone call must complete normally.
+fn ivr_leg_ends_with_cause_38(status: u16, body: &'static str, dnis: &str) {
+    if !have_sipp() {
+        eprintln!("skipped: sipp (sip-tester) is not installed");
+        return;
+    }
+    let http = FixedHttp::start(status, body);
+    let gw = Gateway::start("", "");
+    let addr = gw.addr;
+    let other = std::thread::spawn(move || {
+        let local = crate::sip_harness::free_port();
+        std::process::Command::new("sipp")
+            .arg("-sf")
+            .arg(scenario("basic_call.xml"))
+            .args(["-s", "91919191", &addr.to_string(), "-i", "127.0.0.1"])
+            .args(["-p", &local.to_string(), "-m", "1", "-d", "4000"])
+            .args(["-nostdin", "-timeout", "25s", "-timeout_error"])
+            .output()
+            .expect("run sipp")
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let port = http.addr.port().to_string();
+    let out = sipp(
+        &gw,
+        "ivr_expect_bye38.xml",
+        dnis,
+        &["-m", "1", "-set", "ivr_port", &port],
+    );
+    let other = other.join().expect("other call");
+    let next = sipp(&gw, "basic_call.xml", "91919191", &["-m", "1", "-d", "100"]);
+    let log = gw.stop();
+    assert_sipp_ok(&out, &format!("ivr leg -> cause 38\n{log}"));
+    assert!(http.hits() >= 1, "the ivr service was never asked\n{log}");
+    assert!(log.contains("recovery"), "{log}");
+    assert_sipp_ok(&other, &format!("the call on the other leg\n{log}"));
+    assert_sipp_ok(&next, "the next call");
+    assert!(!log.contains("panicked"), "{log}");
+}
+
+#[test]
+fn unclosed_tag_in_the_first_page_is_recovery_and_cause_38() {
+    ivr_leg_ends_with_cause_38(
+        200,
+        "<?xml version=\"1.0\"?>\n<vxml version=\"2.1\" xmlns=\"http://www.w3.org/2001/vxml\">\n<form><block>\n",
+        "541764140181",
+    );
+}
+
+#[test]
+fn page_not_found_is_recovery_and_cause_38() {
+    ivr_leg_ends_with_cause_38(404, "not here", "541764140182");
+}
+
+#[test]
+fn empty_page_is_recovery_and_cause_38() {
+    ivr_leg_ends_with_cause_38(200, "", "541764140183");
+}
+
+#[test]
+fn binary_junk_page_is_recovery_and_cause_38() {
+    ivr_leg_ends_with_cause_38(200, "\u{1}\u{2}<<<>>>&&&\u{0}", "541764140184");
+}
