@@ -299,7 +299,11 @@ async fn run_inner(
                     }
                     Err(e) => {
                         info!(error = %e, "re-invite offer rejected; call continues with the previous session");
-                        handle.reply(StatusCode::from(e.sip_status())).await.ok();
+                        let warning = e.warning().map(|w| vec![w]);
+                        handle
+                            .respond(StatusCode::from(e.sip_status()), warning, None)
+                            .await
+                            .ok();
                     }
                 }
             }

@@ -11,6 +11,7 @@ pub mod identity;
 pub mod screen;
 pub mod sdp;
 pub mod server;
+pub mod validate;
 
 pub use cause::Q850Cause;
 pub use guid::CallGuid;

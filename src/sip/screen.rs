@@ -2,10 +2,11 @@
 //!
 //! rsipstack parses only the methods it knows and drops anything it cannot parse. RFC 3261 wants better: a request
 //! with a method the server does not recognise gets 501 Not Implemented (§8.2.1, §21.5.2), and a request that cannot
-//! be parsed but still identifies its transaction gets 400 Bad Request (§8.2.2, §21.4.1). This wrapper of the UDP
-//! socket looks at each datagram first; such requests are answered statelessly (RFC 3261 §8.2.6: Via, From, To with
-//! a tag, Call-ID and CSeq copied; sent to the packet's source per RFC 3581) and never reach the stack. Everything
-//! else passes through untouched.
+//! be parsed, or lacks a header field the stack needs to make a transaction of it, gets 400 Bad Request with a
+//! reason phrase naming the problem (§8.2.2, §21.4.1). This wrapper of the UDP socket looks at each datagram first;
+//! such requests are answered statelessly (RFC 3261 §8.2.6: whichever of Via, From, To with a tag, Call-ID and CSeq
+//! the request has are copied; sent to the packet's source per RFC 3581) and never reach the stack. Everything else
+//! passes through untouched.
 
 use std::net::SocketAddr;
 
@@ -34,6 +35,14 @@ pub enum Verdict {
 }
 
 /// Decides what to do with a datagram.
+///
+/// Binary junk, responses, ACKs and anything without a request line pass (the stack drops what it cannot parse; an
+/// ACK is never answered, §17.2.1). A request line gets, in this order: 505 for another SIP version (§21.5.6), 400
+/// for a method that is not a token, 501 with Allow for a method the gateway does not know (§8.2.1), 416 for a
+/// Request-URI scheme other than sip/sips/tel (§8.2.2.1), 400 for a control character in the head (§25.1), 400 when
+/// Content-Length claims more than the datagram holds (§18.3: "If the message is a request, the element SHOULD
+/// generate a 400"), 400 when it does not parse, and 400 naming the header field when a mandatory one is missing or
+/// broken ([`super::validate::check_request`]).
 pub fn screen(packet: &[u8]) -> Verdict {
     let Ok(text) = std::str::from_utf8(packet) else {
         return Verdict::Pass;
@@ -42,68 +51,131 @@ pub fn screen(packet: &[u8]) -> Verdict {
         return Verdict::Pass;
     };
     let mut parts = first.split(' ');
-    let (Some(method), Some(_uri), Some(version)) = (parts.next(), parts.next(), parts.next())
+    let (Some(method), Some(uri), Some(version)) = (parts.next(), parts.next(), parts.next())
     else {
         return Verdict::Pass;
     };
-    if !version.trim().eq_ignore_ascii_case("SIP/2.0") || method.starts_with("SIP/") {
+    if method.starts_with("SIP/") || method == "ACK" {
+        return Verdict::Pass;
+    }
+    let version = version.trim();
+    if !version.eq_ignore_ascii_case("SIP/2.0") {
+        if version.to_ascii_uppercase().starts_with("SIP/") {
+            return answer(text, 505, "Version Not Supported");
+        }
         return Verdict::Pass;
     }
     let token_ok = !method.is_empty()
         && method
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b));
-    let known = method.parse::<Method>().is_ok();
-    if known && SipMessage::try_from(packet).is_ok() {
-        return Verdict::Pass;
+    if !token_ok {
+        return answer(text, 400, "Malformed Request-Line");
     }
-    let code = if token_ok && !known {
-        "501 Not Implemented"
-    } else {
-        "400 Bad Request"
-    };
-    match stateless_response(text, code) {
-        Some(resp) if method != "ACK" => Verdict::Answer(resp),
-        // An ACK is never answered; a request without the headers that identify it cannot be answered.
-        _ => Verdict::Pass,
+    if method.parse::<Method>().is_err() {
+        return answer(text, 501, "Not Implemented");
+    }
+    let scheme = uri.split(':').next().unwrap_or_default();
+    if uri.contains(':')
+        && !["sip", "sips", "tel"]
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(scheme))
+    {
+        return answer(text, 416, "Unsupported URI Scheme");
+    }
+    // RFC 3261 §25.1: no control characters in the start line and header fields other than the line ends and
+    // whitespace (HTAB); the body is the content type's business.
+    let head = text.split("\r\n\r\n").next().unwrap_or(text);
+    if head
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\r' | '\n' | '\t'))
+    {
+        return answer(text, 400, "Control character in the message header");
+    }
+    if let Some(problem) = content_length_problem(packet) {
+        return answer(text, 400, problem);
+    }
+    match SipMessage::try_from(packet) {
+        Ok(SipMessage::Request(req)) => match super::validate::check_request(&req) {
+            Ok(()) => Verdict::Pass,
+            Err(reason) => answer(text, 400, &reason.0),
+        },
+        Ok(SipMessage::Response(_)) => Verdict::Pass,
+        Err(_) => answer(text, 400, "Malformed Request"),
     }
 }
 
-/// Builds a response with the request's Via, From, To (tag added), Call-ID and CSeq, or `None` when one is missing.
-fn stateless_response(text: &str, status: &str) -> Option<Vec<u8>> {
+/// What is wrong with the Content-Length of a datagram, if anything (RFC 3261 §18.3, §20.14).
+fn content_length_problem(packet: &[u8]) -> Option<&'static str> {
+    let sep = packet.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(packet.get(..sep)?).ok()?;
+    let body_len = packet.len().saturating_sub(sep + 4);
+    for line in head.lines().skip(1) {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let name = name.trim();
+        if !(name.eq_ignore_ascii_case("content-length") || name.eq_ignore_ascii_case("l")) {
+            continue;
+        }
+        return match value.trim().parse::<u64>() {
+            Err(_) => Some("Malformed Content-Length header field"),
+            Ok(n) if n > body_len as u64 => Some("Content-Length larger than the message body"),
+            Ok(_) => None,
+        };
+    }
+    None
+}
+
+/// A stateless answer with `code` and `reason` (sanitised into a reason phrase).
+fn answer(text: &str, code: u16, reason: &str) -> Verdict {
+    let reason: String = reason
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    Verdict::Answer(stateless_response(text, code, reason.trim()))
+}
+
+/// Builds a response with the request's Via, From, To (tag added), Call-ID and CSeq, whichever it has (RFC 3261
+/// §8.2.6); it goes to the packet's source (RFC 3581), so a request missing a Via still hears why.
+fn stateless_response(text: &str, code: u16, reason: &str) -> Vec<u8> {
     let head = text.split("\r\n\r\n").next().unwrap_or(text);
-    let mut vias = Vec::new();
-    let (mut from, mut to, mut call_id, mut cseq) = (None, None, None, None);
+    let mut out = format!("SIP/2.0 {code} {reason}\r\n");
+    let mut to_seen = false;
     for line in head.lines().skip(1) {
         let Some((name, value)) = line.split_once(':') else {
             continue;
         };
         let value = value.trim();
-        match name.trim().to_ascii_lowercase().as_str() {
-            "via" | "v" => vias.push(value.to_string()),
-            "from" | "f" => from = Some(value.to_string()),
-            "to" | "t" => to = Some(value.to_string()),
-            "call-id" | "i" => call_id = Some(value.to_string()),
-            "cseq" => cseq = Some(value.to_string()),
-            _ => {}
-        }
+        let canonical = match name.trim().to_ascii_lowercase().as_str() {
+            "via" | "v" => "Via",
+            "from" | "f" => "From",
+            "to" | "t" if !to_seen => {
+                to_seen = true;
+                let mut to = value.to_string();
+                if !to.to_ascii_lowercase().contains(";tag=") {
+                    to.push_str(&format!(";tag=vx{:08x}", rand::random::<u32>()));
+                }
+                out.push_str(&format!("To: {to}\r\n"));
+                continue;
+            }
+            "call-id" | "i" => "Call-ID",
+            "cseq" => "CSeq",
+            _ => continue,
+        };
+        out.push_str(&format!("{canonical}: {value}\r\n"));
     }
-    let (from, mut to, call_id, cseq) = (from?, to?, call_id?, cseq?);
-    if vias.is_empty() {
-        return None;
+    if code == 501 || code == 405 {
+        out.push_str(&format!("Allow: {}\r\n", super::server::ALLOW));
     }
-    if !to.to_ascii_lowercase().contains(";tag=") {
-        to.push_str(&format!(";tag=vx{:08x}", rand::random::<u32>()));
+    if code == 400 {
+        out.push_str(&format!(
+            "Warning: {}\r\n",
+            super::validate::warning(399, reason)
+        ));
     }
-    let mut out = format!("SIP/2.0 {status}\r\n");
-    for v in vias {
-        out.push_str(&format!("Via: {v}\r\n"));
-    }
-    out.push_str(&format!(
-        "From: {from}\r\nTo: {to}\r\nCall-ID: {call_id}\r\nCSeq: {cseq}\r\nAllow: {}\r\nContent-Length: 0\r\n\r\n",
-        super::server::ALLOW
-    ));
-    Some(out.into_bytes())
+    out.push_str("Content-Length: 0\r\n\r\n");
+    out.into_bytes()
 }
 
 #[async_trait::async_trait]
@@ -172,21 +244,28 @@ To: <sip:b@y>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-L
     }
 
     #[test]
-    fn unparsable_known_method_is_400_and_unidentifiable_is_dropped() {
+    fn unparsable_or_incomplete_requests_are_400_with_the_reason() {
         let bad = format!(
             "INVITE sip:b@y SIP/2.0\r\n{}",
             HDRS.replace("CSeq: 1 FOO", "CSeq: x INVITE")
         );
         let r = answer(screen(bad.as_bytes()));
+        assert!(r.starts_with("SIP/2.0 400 "), "{r}");
+        // No Call-ID: still answered, to the source, naming what is missing.
+        let r = answer(screen(
+            b"OPTIONS sip:b@y SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@x>;tag=1\r\n\
+To: <sip:b@y>\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n\r\n",
+        ));
         assert!(
-            r.starts_with("SIP/2.0 400 Bad Request\r\n") || r == "PASS",
+            r.starts_with("SIP/2.0 400 Missing Call-ID header field\r\n"),
             "{r}"
         );
-        // No Call-ID: nothing to answer with.
-        assert_eq!(
-            screen(b"FOO sip:b@y SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n\r\n"),
-            Verdict::Pass
-        );
+        assert!(r.contains("Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"), "{r}");
+        // A truncated message (no end of the header section).
+        let r = answer(screen(
+            b"OPTIONS sip:b@y SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nCall-ID: x",
+        ));
+        assert!(r.starts_with("SIP/2.0 400 "), "{r}");
         // ACKs are never answered.
         assert_eq!(
             screen(
@@ -198,5 +277,48 @@ To: <sip:b@y>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-L
             ),
             Verdict::Pass
         );
+    }
+
+    #[test]
+    fn content_length_beyond_the_datagram_is_400() {
+        let req = "OPTIONS sip:b@y SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-1\r\n\
+From: <sip:a@x>;tag=1\r\nTo: <sip:b@y>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n";
+        for cl in ["99999999999", "99999999999999999999999", "5"] {
+            let r = answer(screen(
+                format!("{req}Content-Length: {cl}\r\n\r\nabc").as_bytes(),
+            ));
+            assert!(r.starts_with("SIP/2.0 400 "), "{cl}: {r}");
+        }
+        assert_eq!(
+            screen(format!("{req}Content-Length: 3\r\n\r\nabc").as_bytes()),
+            Verdict::Pass
+        );
+        // Shorter than the body: the rest is ignored (§18.3), not an error.
+        assert_eq!(
+            screen(format!("{req}l: 1\r\n\r\nabc").as_bytes()),
+            Verdict::Pass
+        );
+    }
+
+    #[test]
+    fn control_characters_in_the_header_are_400() {
+        let req =
+            format!("OPTIONS sip:\u{7f}\u{1}@y SIP/2.0\r\n{HDRS}").replace("1 FOO", "1 OPTIONS");
+        let r = answer(screen(req.as_bytes()));
+        assert!(r.starts_with("SIP/2.0 400 Control character"), "{r}");
+    }
+
+    #[test]
+    fn other_version_is_505_and_other_scheme_is_416() {
+        let r = answer(screen(
+            format!("OPTIONS sip:b@y SIP/3.0\r\n{HDRS}").as_bytes(),
+        ));
+        assert!(r.starts_with("SIP/2.0 505 "), "{r}");
+        let r = answer(screen(
+            format!("OPTIONS mailto:b@y SIP/2.0\r\n{HDRS}")
+                .replace("1 FOO", "1 OPTIONS")
+                .as_bytes(),
+        ));
+        assert!(r.starts_with("SIP/2.0 416 "), "{r}");
     }
 }

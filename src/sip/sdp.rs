@@ -43,6 +43,19 @@ impl SdpError {
             SdpError::NoAudio | SdpError::NoCommonCodec { .. } => 488,
         }
     }
+
+    /// The `Warning` header that goes with a 488 (RFC 3261 §20.43, RFC 3264 §6): 304 "Media type not available"
+    /// when no audio stream was offered, 305 "Incompatible media format" when no offered format is ours.
+    pub fn warning(&self) -> Option<rsipstack::sip::Header> {
+        let value = match self {
+            SdpError::NoAudio => super::validate::warning(304, "Media type not available"),
+            SdpError::NoCommonCodec { .. } => {
+                super::validate::warning(305, "Incompatible media format")
+            }
+            SdpError::Malformed(_) | SdpError::BadConnection(_) => return None,
+        };
+        Some(rsipstack::sip::Header::Warning(value.into()))
+    }
 }
 
 /// Direction of a media stream (RFC 3264 §5.1 / RFC 4566 §6).
@@ -157,7 +170,13 @@ pub fn negotiate(offer: &[u8], codec: Codec, relay: DtmfRelay) -> Result<Negotia
                     .map_err(|_| SdpError::BadConnection(c.connection_address.clone()))?,
             )
         }
-        None => None,
+        // RFC 4566 §5.7: "A session description MUST contain either at least one "c=" field in each media
+        // description or a single "c=" field at the session level."
+        None => {
+            return Err(SdpError::Malformed(
+                "no connection data (c=) for the audio stream".into(),
+            ))
+        }
     };
     let remote = ip
         .filter(|ip| !ip.is_unspecified())

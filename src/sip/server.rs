@@ -29,6 +29,7 @@ use super::ack_gate::{AckGates, GateWait, Phase};
 use super::identity::CallIdentity;
 use super::screen::ScreenedUdp;
 use super::sdp;
+use super::validate;
 use crate::call::{self, CallEnv, CallSetup};
 use crate::config::GatewayConfig;
 use crate::dialpeer::DialPeerTable;
@@ -100,6 +101,7 @@ struct Ctx {
     udp: Option<SocketAddr>,
     tcp: Option<SocketAddr>,
     acks: AckGates,
+    invites: Arc<OngoingInvites>,
 }
 
 /// Starts the listeners of `config.sip` and serves calls with `env` until shut down.
@@ -168,6 +170,7 @@ pub async fn start(config: Arc<GatewayConfig>, env: Arc<CallEnv>) -> Result<SipS
         udp,
         tcp,
         acks: AckGates::default(),
+        invites: Arc::default(),
     });
     let inner = endpoint.inner.clone();
     tokio::spawn(async move {
@@ -212,25 +215,95 @@ fn has_to_tag(tx: &Transaction) -> bool {
         .is_some()
 }
 
+/// Answers a malformed request with 400 and a Warning naming the problem. Built here rather than with `reply_with`,
+/// which needs a To header field, the very thing that may be missing.
+async fn reply_bad_request(tx: &mut Transaction, reason: &validate::BadRequest) {
+    let mut headers: Vec<Header> = tx
+        .original
+        .headers
+        .iter()
+        .filter(|h| {
+            matches!(
+                h,
+                Header::Via(_) | Header::From(_) | Header::CallId(_) | Header::CSeq(_)
+            )
+        })
+        .cloned()
+        .collect();
+    if let Ok(to) = tx.original.to_header() {
+        let to = match to.tag() {
+            Ok(Some(_)) => to.clone(),
+            _ => to
+                .clone()
+                .with_tag(format!("vx{:08x}", rand::random::<u32>()).into()),
+        };
+        headers.push(Header::To(to));
+    }
+    headers.push(Header::Warning(validate::warning(399, &reason.0).into()));
+    headers.push(Header::ContentLength(0u32.into()));
+    let resp = rsipstack::sip::Response {
+        status_code: StatusCode::BadRequest,
+        wire_reason: None,
+        version: tx.original.version,
+        headers: headers.into(),
+        body: Vec::new(),
+    };
+    if let Err(e) = tx.respond(resp).await {
+        debug!(error = %e, "could not send 400");
+    }
+}
+
+/// Methods answered 405 outside a dialog (RFC 3261 §8.2.1): known to the stack, not implemented by the gateway.
+fn not_allowed(method: Method) -> bool {
+    !matches!(
+        method,
+        Method::Invite
+            | Method::Ack
+            | Method::Bye
+            | Method::Cancel
+            | Method::Options
+            | Method::Info
+            | Method::Update
+            | Method::PRack
+            | Method::Refer
+            | Method::Notify
+    )
+}
+
 async fn on_transaction(ctx: Arc<Ctx>, mut tx: Transaction) {
     let method = tx.original.method;
     if method == Method::Ack {
         return;
+    }
+    // Over UDP the screen answered these already; a stream transport brings them here.
+    if let Err(reason) = validate::check_request(&tx.original) {
+        info!(%method, %reason, "malformed request: 400");
+        return reply_bad_request(&mut tx, &reason).await;
     }
     if method != Method::Cancel {
         let hops = tx
             .original
             .max_forwards_header()
             .ok()
-            .map(|h| h.value().trim().parse::<u32>());
-        match hops {
-            Some(Ok(0)) => {
-                debug!(%method, "max-forwards 0");
-                return reply(&mut tx, 483, vec![]).await;
-            }
-            Some(Err(_)) => return reply(&mut tx, 400, vec![]).await,
-            _ => {}
+            .and_then(|h| h.value().trim().parse::<u32>().ok());
+        // RFC 3261 §16.3 step 2: an element that gets Max-Forwards 0 does not pass the request on (483), but "if the
+        // request was for OPTIONS, the element MAY act as the final recipient and respond per Section 11".
+        if hops == Some(0) && method != Method::Options {
+            debug!(%method, "max-forwards 0");
+            return reply(&mut tx, 483, vec![]).await;
         }
+    }
+    // RFC 3261 §8.2.2.3: extensions the request requires and we do not support → 420 listing them in Unsupported.
+    // (Method inspection, §8.2.1, comes first: such methods get 405 below.)
+    let unsupported = validate::unsupported_required(&tx.original);
+    if !unsupported.is_empty() && !not_allowed(method) {
+        info!(%method, require = %unsupported.join(", "), "required extension not supported: 420");
+        return reply(
+            &mut tx,
+            420,
+            vec![Header::Unsupported(unsupported.join(", ").into())],
+        )
+        .await;
     }
     if has_to_tag(&tx) {
         match ctx.dialogs.match_dialog(&tx) {
@@ -251,10 +324,13 @@ async fn on_transaction(ctx: Arc<Ctx>, mut tx: Transaction) {
         Method::Invite => on_invite(ctx, tx).await,
         Method::Options => {
             let draining = ctx.draining.load(Ordering::Acquire);
+            // RFC 3261 §11.2: Allow, Accept, Accept-Encoding, Accept-Language and Supported SHOULD be present.
             let headers = vec![
                 Header::Allow(ALLOW.into()),
                 Header::Accept("application/sdp".into()),
-                Header::Other("Accept-Language".into(), "en".into()),
+                Header::AcceptEncoding("identity".into()),
+                Header::AcceptLanguage("en".into()),
+                Header::Supported(validate::SUPPORTED.join(", ").into()),
             ];
             reply(&mut tx, if draining { 503 } else { 200 }, headers).await;
         }
@@ -355,7 +431,57 @@ async fn client_dialog_turn(d: &InviteDialog, tx: &mut Transaction) -> bool {
     }
 }
 
+/// The initial INVITEs whose server transaction is running, by From tag, Call-ID and CSeq: the "merged request"
+/// check of RFC 3261 §8.2.2.2.
+#[derive(Default)]
+struct OngoingInvites(std::sync::Mutex<std::collections::HashSet<(String, String, u32)>>);
+
+/// An entry of [`OngoingInvites`], removed on drop.
+struct OngoingInvite {
+    set: Arc<OngoingInvites>,
+    key: (String, String, u32),
+}
+
+impl OngoingInvites {
+    /// Registers the INVITE of `tx`; `None` when one with the same From tag, Call-ID and CSeq is already running.
+    fn enter(self: &Arc<Self>, tx: &Transaction) -> Option<OngoingInvite> {
+        let req = &tx.original;
+        let from_tag = req
+            .from_header()
+            .ok()
+            .and_then(|f| f.tag().ok().flatten())
+            .map(|t| t.value().to_string())
+            .unwrap_or_default();
+        let call_id = req
+            .call_id_header()
+            .map(|c| c.value().to_string())
+            .unwrap_or_default();
+        let cseq = req.cseq_header().and_then(|c| c.seq()).unwrap_or_default();
+        let key = (from_tag, call_id, cseq);
+        // A poisoned lock only means another call's task panicked while inserting; the set is still usable.
+        let mut set = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        set.insert(key.clone()).then(|| OngoingInvite {
+            set: self.clone(),
+            key,
+        })
+    }
+}
+
+impl Drop for OngoingInvite {
+    fn drop(&mut self) {
+        let mut set = self.set.0.lock().unwrap_or_else(|p| p.into_inner());
+        set.remove(&self.key);
+    }
+}
+
 async fn on_invite(ctx: Arc<Ctx>, mut tx: Transaction) {
+    // RFC 3261 §8.2.2.2: "If the From tag, Call-ID, and CSeq exactly match those associated with an ongoing
+    // transaction, but the request does not match that transaction ... the UAS core SHOULD generate a 482 (Loop
+    // Detected) response". (A retransmission matches its transaction and never gets here.)
+    let Some(_ongoing) = ctx.invites.enter(&tx) else {
+        info!(call_id = %tx.original.call_id_header().map(|c| c.value().to_string()).unwrap_or_default(), "merged request: 482");
+        return reply(&mut tx, 482, vec![]).await;
+    };
     let identity = CallIdentity::from_request(&tx.original);
     let trusted = identity.source.is_some_and(|ip| {
         ctx.config
@@ -388,11 +514,20 @@ async fn on_invite(ctx: Arc<Ctx>, mut tx: Transaction) {
     let (negotiated, delayed_offer) = if tx.original.body.iter().all(|b| b.is_ascii_whitespace()) {
         (sdp::own_offer(peer.codec, peer.dtmf_relay), true)
     } else {
+        if let Some(ct) = unsupported_body_type(&tx.original) {
+            // RFC 3261 §8.2.3: a body we cannot process → 415 with what we accept.
+            info!(dnis = %identity.dnis, content_type = %ct, "offer in an unsupported body type: 415");
+            let accept = vec![
+                Header::Accept("application/sdp".into()),
+                Header::AcceptEncoding("identity".into()),
+            ];
+            return reply(&mut tx, 415, accept).await;
+        }
         match sdp::negotiate(&tx.original.body, peer.codec, peer.dtmf_relay) {
             Ok(n) => (n, false),
             Err(e) => {
                 info!(dnis = %identity.dnis, guid = %identity.guid, error = %e, "offer rejected with {}", e.sip_status());
-                return reply(&mut tx, e.sip_status(), vec![]).await;
+                return reply(&mut tx, e.sip_status(), e.warning().into_iter().collect()).await;
             }
         }
     };
@@ -437,4 +572,17 @@ async fn on_invite(ctx: Arc<Ctx>, mut tx: Transaction) {
         debug!(error = %e, "invite transaction");
     }
     drop(gate);
+}
+
+/// The Content-Type (or Content-Encoding) of a request body the gateway cannot read, if so: anything but
+/// `application/sdp` (a missing Content-Type is taken for SDP) in the identity encoding.
+fn unsupported_body_type(req: &rsipstack::sip::Request) -> Option<String> {
+    if let Some(enc) = req.header_value("Content-Encoding") {
+        if !enc.trim().is_empty() && !enc.trim().eq_ignore_ascii_case("identity") {
+            return Some(format!("Content-Encoding {enc}"));
+        }
+    }
+    let ct = req.header_value("Content-Type")?;
+    let media_type = ct.split(';').next().unwrap_or_default().trim();
+    (!media_type.eq_ignore_ascii_case("application/sdp")).then_some(ct)
 }

@@ -19,5 +19,6 @@ mod prompt;
 mod rtp;
 mod sip;
 mod sip_harness;
+mod sip_malformed;
 mod vxml;
 mod w3c;
