@@ -99,9 +99,14 @@ impl Problems<'_> {
 /// Parses `text`, returning the config or every problem found (sorted by line).
 pub(super) fn parse(text: &str) -> Result<GatewayConfig, Vec<ConfigProblem>> {
     let raw: RawConfig = toml::from_str(text).map_err(|e| {
+        let message = e.message().trim();
+        let at = e.span().map(|s| s.start);
         vec![ConfigProblem {
-            line: e.span().map(|s| line_of(text, s.start)).unwrap_or(0),
-            message: e.message().trim().to_string(),
+            line: at.map(|pos| line_of(text, pos)).unwrap_or(0),
+            message: match at.and_then(|pos| key_at(text, pos)) {
+                Some(key) => format!("{key}: {message}"),
+                None => message.to_string(),
+            },
         }]
     })?;
     let mut p = Problems {
@@ -343,6 +348,27 @@ pub(super) fn parse(text: &str) -> Result<GatewayConfig, Vec<ConfigProblem>> {
             transfer,
         },
         dial_peers,
+    })
+}
+
+/// The dotted name of the key on the line of byte offset `pos` (`sip.max_conn`, `dial_peer.codec`), for errors
+/// the TOML deserialiser reports by position only (a wrong type names the type, not the field).
+fn key_at(text: &str, pos: usize) -> Option<String> {
+    let pos = pos.min(text.len());
+    let start = text.get(..pos)?.rfind('\n').map_or(0, |i| i + 1);
+    let line = text.get(start..)?.lines().next()?;
+    let key = line.split_once('=')?.0.trim().trim_matches('"');
+    if key.is_empty() || key.starts_with('[') || key.starts_with('#') {
+        return None;
+    }
+    let table = text.get(..start)?.lines().rev().find_map(|l| {
+        let l = l.trim();
+        l.starts_with('[')
+            .then(|| l.trim_matches(['[', ']']).trim().to_string())
+    });
+    Some(match table {
+        Some(t) if !t.is_empty() => format!("{t}.{key}"),
+        _ => key.to_string(),
     })
 }
 

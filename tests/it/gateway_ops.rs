@@ -97,3 +97,72 @@ fn sigterm_drains_options_and_invites_get_503_calls_finish() {
         "the call in progress finishes",
     );
 }
+
+/// `vxgate check` on one bad config: exit 1, and a `FILE:LINE: ` problem that contains each of `needles`.
+fn check_fails_naming(config: &str, line: usize, needles: &[&str]) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("gw.toml");
+    std::fs::write(&path, config).expect("write");
+    let (out, text) = vxgate_check(&path);
+    assert_eq!(out.status.code(), Some(1), "{config}\n->\n{text}");
+    assert!(!text.contains("panicked"), "{text}");
+    let prefix = format!("{}:{line}: ", path.display());
+    let problem = text
+        .lines()
+        .find(|l| l.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("no problem at line {line}:\n{config}\n->\n{text}"));
+    for n in needles {
+        assert!(problem.contains(n), "{n:?} not named in {problem:?}");
+    }
+}
+
+#[test]
+fn check_names_the_field_of_each_kind_of_bad_config() {
+    // Not TOML at all: an unclosed table header.
+    check_fails_naming("[sip\nudp = \"127.0.0.1:5060\"\n", 1, &[]);
+    // Unknown keys, in a table and in a dial-peer.
+    check_fails_naming("[sip]\nudp_port = 5060\n", 2, &["udp_port"]);
+    check_fails_naming(
+        "[[dial_peer]]\ntag = 1\nservice = \"ringtone\"\ncalled_number = \"9191\"\n",
+        4,
+        &["called_number"],
+    );
+    // A wrong type names the key it was found at.
+    check_fails_naming("[sip]\nmax_conn = \"lots\"\n", 2, &["sip.max_conn"]);
+    check_fails_naming(
+        "[media]\nport_min = 20000\nport_max = 10000\n",
+        3,
+        &["port_min", "port_max", "20000", "10000"],
+    );
+    check_fails_naming("[media]\nport_min = 80\n", 2, &["media.port_min", "80"]);
+    check_fails_naming(
+        "[[dial_peer]]\ntag = 1\nservice = \"ringtone\"\nincoming_called_number = \"54A1\"\n",
+        4,
+        &["incoming_called_number", "54A1"],
+    );
+    check_fails_naming(
+        "[[dial_peer]]\ntag = 1\nservice = \"ringtone\"\nincoming_called_number = \"9T1\"\n",
+        4,
+        &["incoming_called_number", "9T1"],
+    );
+    check_fails_naming(
+        "[sip]\ntrusted_sources = [\"10.0.0.0/33\"]\n",
+        2,
+        &["trusted_sources", "10.0.0.0/33"],
+    );
+    check_fails_naming(
+        "[services]\nfetch_timeout_ms = -5\n",
+        2,
+        &["services.fetch_timeout_ms", "-5"],
+    );
+}
+
+#[test]
+fn check_of_a_missing_file_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("nope.toml");
+    let (out, text) = vxgate_check(&path);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("nope.toml"), "{text}");
+    assert!(!text.contains("panicked"), "{text}");
+}
