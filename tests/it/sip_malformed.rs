@@ -450,7 +450,9 @@ fn merged_invite_is_482_and_the_first_call_goes_on() {
     let merged = first.replace("branch=z9hG4bK-merged-1", "branch=z9hG4bK-merged-1-fork");
     ua.send(merged.as_bytes());
     let r = loop {
-        let r = ua.final_response().expect("an answer to the merged request");
+        let r = ua
+            .final_response()
+            .expect("an answer to the merged request");
         // Retransmissions of the first 200 may come in between.
         if !r.contains("branch=z9hG4bK-merged-1\r\n") {
             break r;
@@ -475,5 +477,8 @@ Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
             break r;
         }
     };
-    assert!(bye.starts_with("SIP/2.0 200"), "the first call ended normally:\n{bye}");
+    assert!(
+        bye.starts_with("SIP/2.0 200"),
+        "the first call ended normally:\n{bye}"
+    );
 }
