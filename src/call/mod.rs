@@ -15,6 +15,7 @@ use std::sync::Arc;
 use rsipstack::dialog::dialog::{DialogState, DialogStateReceiver, TerminatedReason};
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::dialog::invite_dialog::InviteDialog;
+use rsipstack::sip::prelude::HeadersExt;
 use rsipstack::sip::{Header, Method, StatusCode};
 use tracing::{debug, info, info_span, warn, Instrument};
 
@@ -204,6 +205,8 @@ async fn run_inner(
         disconnect: disconnect_tx,
         transfer: transfer_tx,
     };
+    // Our offer in the 2xx of a re-INVITE that had none, until its ACK brings the answer.
+    let mut our_offer: Option<Negotiated> = None;
     let mut service: Option<
         std::pin::Pin<Box<dyn std::future::Future<Output = ServiceEnd> + Send>>,
     > = None;
@@ -279,9 +282,72 @@ async fn run_inner(
                 debug!("ack received; starting service");
                 service = Some(Box::pin(service::run(peer.service, ctx.clone())));
             }
+            DialogState::Confirmed(..) if our_offer.is_some() => {
+                // The ACK of a re-INVITE we answered with an offer carries the answer (RFC 3264 §4).
+                let offer = our_offer.take().unwrap_or_else(|| negotiated.clone());
+                let body = dialog.last_remote_ack().map(|a| a.body).unwrap_or_default();
+                match sdp::accept_answer(&offer, &body) {
+                    Ok(n) => {
+                        media.update(&n);
+                        info!(remote = ?n.remote, direction = n.direction.as_str(), "answer in ack of re-invite: media updated");
+                        negotiated = n;
+                    }
+                    Err(e) => {
+                        // RFC 3261 §13.3.1.4 / §14.2: no acceptable answer; the session goes on as it was.
+                        warn!(error = %e, "ack of re-invite carries no acceptable answer; session unchanged");
+                    }
+                }
+            }
             DialogState::Updated(_, req, handle) => {
-                if req.method != Method::Invite || req.body.is_empty() {
+                let has_body = !req.body.iter().all(|b| b.is_ascii_whitespace());
+                if !has_body && req.method == Method::Invite {
+                    // RFC 3261 §14.2: a re-INVITE without an offer asks us for one; it goes in the 2xx, and the
+                    // answer comes in the ACK.
+                    let offer = sdp::own_offer(peer.codec, peer.dtmf_relay);
+                    sdp_version += 1;
+                    let body = sdp::answer(&offer, media.local_addr(), session_id, sdp_version);
+                    info!("re-invite without sdp: offering in the 200");
+                    handle
+                        .respond(StatusCode::OK, Some(sdp_headers()), Some(body))
+                        .await
+                        .ok();
+                    our_offer = Some(offer);
+                    continue;
+                }
+                // RFC 3311 §5.2: an UPDATE with SDP is an offer like a re-INVITE's; without, a plain 200.
+                if !has_body || !matches!(req.method, Method::Invite | Method::Update) {
                     handle.reply(StatusCode::OK).await.ok();
+                    continue;
+                }
+                if let Some(ct) = req.header_value("Content-Type").filter(|ct| {
+                    !ct.split(';')
+                        .next()
+                        .unwrap_or_default()
+                        .trim()
+                        .eq_ignore_ascii_case("application/sdp")
+                }) {
+                    // RFC 3261 §8.2.3.
+                    info!(content_type = %ct, "re-offer in an unsupported body type: 415");
+                    let accept = vec![Header::Accept("application/sdp".into())];
+                    handle
+                        .respond(StatusCode::from(415), Some(accept), None)
+                        .await
+                        .ok();
+                    continue;
+                }
+                if let Some(n) = sdp::stream_removal(&req.body, &negotiated) {
+                    media.update(&n);
+                    sdp_version += 1;
+                    info!(
+                        "re-offer removes the audio stream: answered with port 0, media inactive"
+                    );
+                    negotiated = n;
+                    let answer =
+                        sdp::answer(&negotiated, media.local_addr(), session_id, sdp_version);
+                    handle
+                        .respond(StatusCode::OK, Some(sdp_headers()), Some(answer))
+                        .await
+                        .ok();
                     continue;
                 }
                 match sdp::negotiate(&req.body, peer.codec, peer.dtmf_relay) {

@@ -215,6 +215,33 @@ pub fn negotiate(offer: &[u8], codec: Codec, relay: DtmfRelay) -> Result<Negotia
     })
 }
 
+/// The answer to an offer that removes the audio stream (RFC 3264 §8.2: "Existing media streams are removed by
+/// creating a new SDP with the port number for that stream set to zero"): every offered audio stream has port 0
+/// and none has a port. The session stays, without media: every m-line is answered with port 0 (§6) and the
+/// stream goes inactive. `None` when the offer is not such a removal (or does not parse).
+pub fn stream_removal(offer: &[u8], current: &Negotiated) -> Option<Negotiated> {
+    let session = Session::parse(offer).ok()?;
+    let audio: Vec<&Media> = session
+        .medias
+        .iter()
+        .filter(|m| m.media == "audio")
+        .collect();
+    if audio.is_empty() || audio.iter().any(|m| m.port != 0) {
+        return None;
+    }
+    Some(Negotiated {
+        remote: None,
+        direction: MediaDirection::Inactive,
+        media_index: usize::MAX,
+        offered: session
+            .medias
+            .iter()
+            .map(|m| (m.media.clone(), m.proto.clone(), m.fmt.clone()))
+            .collect(),
+        ..current.clone()
+    })
+}
+
 /// The payload type in `m` for `encoding` at 8000 Hz: by `rtpmap`, else by static number.
 fn find_format(m: &Media, encoding: &str, static_pt: Option<u8>) -> Option<u8> {
     let pts: Vec<u8> = m
@@ -454,6 +481,23 @@ a=rtpmap:101 telephone-event/8000\r\na=recvonly\r\n";
             accept_answer(&o, pcmu_only.as_bytes()).map_err(|e| e.sip_status()),
             Err(488)
         );
+    }
+
+    #[test]
+    fn removing_the_audio_stream_is_answered_with_port_0() {
+        let current = negotiate(OFFER.as_bytes(), Codec::G711Ulaw, DtmfRelay::RtpNte).expect("ok");
+        let removal = OFFER.replace("m=audio 6000", "m=audio 0");
+        assert_eq!(
+            negotiate(removal.as_bytes(), Codec::G711Ulaw, DtmfRelay::RtpNte),
+            Err(SdpError::NoAudio)
+        );
+        let n = stream_removal(removal.as_bytes(), &current).expect("a removal");
+        assert_eq!((n.remote, n.direction), (None, MediaDirection::Inactive));
+        let a = String::from_utf8(answer(&n, "127.0.0.1:7000".parse().expect("addr"), 1, 2))
+            .expect("utf8");
+        assert!(a.contains("m=audio 0 RTP/AVP 8 0 101\r\n"), "{a}");
+        assert!(!a.contains("7000"), "{a}");
+        assert!(stream_removal(OFFER.as_bytes(), &current).is_none());
     }
 
     #[test]

@@ -146,7 +146,15 @@ fn missing_mandatory_header_is_400_naming_it() {
 #[test]
 fn missing_header_over_tcp_is_400() {
     let gw = Gateway::start("", "");
-    let mut conn = TcpStream::connect(gw.addr).expect("connect");
+    // The stack binds its TCP listener in its own task, possibly just after the "listening" line.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut conn = loop {
+        match TcpStream::connect(gw.addr) {
+            Ok(c) => break c,
+            Err(e) if Instant::now() > deadline => panic!("connect: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    };
     conn.set_read_timeout(Some(Duration::from_secs(5)))
         .expect("timeout");
     let me = conn.local_addr().expect("addr");
@@ -481,4 +489,138 @@ Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
         bye.starts_with("SIP/2.0 200"),
         "the first call ended normally:\n{bye}"
     );
+}
+
+/// An established call from a [`RawUa`]: sends in-dialog requests and returns their final responses.
+struct RawCall<'a> {
+    ua: &'a RawUa,
+    call_id: String,
+    to: String,
+    cseq: u32,
+}
+
+impl<'a> RawCall<'a> {
+    /// INVITE with `body`, 200, ACK.
+    fn establish(ua: &'a RawUa, call_id: &str, body: &str) -> RawCall<'a> {
+        let ok = ua.ask(&ua.request("INVITE", "91919191", call_id, "", body));
+        assert!(ok.starts_with("SIP/2.0 200"), "{call_id}:\n{ok}");
+        let call = RawCall {
+            ua,
+            call_id: call_id.to_string(),
+            to: header(&ok, "To").expect("To").to_string(),
+            cseq: 1,
+        };
+        ua.send(call.text("ACK", 1, "", "").as_bytes());
+        call
+    }
+
+    fn text(&self, method: &str, cseq: u32, extra: &str, body: &str) -> String {
+        let ct = if body.is_empty() {
+            String::new()
+        } else {
+            "Content-Type: application/sdp\r\n".to_string()
+        };
+        format!(
+            "{method} sip:91919191@{gw} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bK-{id}-{method}-{cseq}\r\n\
+From: <sip:4085550123@{me}>;tag=t-{id}\r\nTo: {to}\r\nCall-ID: {id}\r\nCSeq: {cseq} {method}\r\n\
+Contact: <sip:ua@{me}>\r\nMax-Forwards: 70\r\n{extra}{ct}Content-Length: {}\r\n\r\n{body}",
+            body.len(),
+            gw = self.ua.gw,
+            me = self.ua.me,
+            id = self.call_id,
+            to = self.to,
+        )
+    }
+
+    /// Sends `method` with the next CSeq; its final response (retransmitted 2xx of earlier requests skipped).
+    fn ask(&mut self, method: &str, extra: &str, body: &str) -> String {
+        self.cseq += 1;
+        let cseq = format!("CSeq: {} {method}", self.cseq);
+        self.ua
+            .send(self.text(method, self.cseq, extra, body).as_bytes());
+        loop {
+            let r = self
+                .ua
+                .final_response()
+                .unwrap_or_else(|| panic!("no answer to {method}"));
+            if r.contains(&cseq) {
+                return r;
+            }
+        }
+    }
+
+    /// ACK of the re-INVITE with CSeq `self.cseq`, with `body`.
+    fn ack(&self, body: &str) {
+        self.ua
+            .send(self.text("ACK", self.cseq, "", body).as_bytes());
+    }
+
+    /// BYE: the call must still be there.
+    fn hang_up(mut self) {
+        let r = self.ask("BYE", "", "");
+        assert!(r.starts_with("SIP/2.0 200"), "BYE:\n{r}");
+    }
+}
+
+#[test]
+fn reoffers_without_sdp_removing_the_stream_by_update_or_in_another_type() {
+    let gw = Gateway::start("", "");
+    let ua = RawUa::new(gw.addr);
+    let mut call = RawCall::establish(&ua, "reoffer-1", &offer(PCMU, C_LOCAL, PCMU_ATTRS));
+    // RFC 3261 §14.2: a re-INVITE without SDP gets our offer in the 200; the answer comes in the ACK.
+    let r = call.ask("INVITE", "", "");
+    assert!(r.starts_with("SIP/2.0 200"), "{r}");
+    assert!(
+        r.contains("m=audio ") && r.contains("a=rtpmap:0 PCMU/8000"),
+        "{r}"
+    );
+    call.ack(&offer(
+        "m=audio 40002 RTP/AVP 0 101\r\n",
+        C_LOCAL,
+        "a=rtpmap:101 telephone-event/8000\r\na=sendonly\r\n",
+    ));
+    // RFC 3264 §8.2: a re-offer with port 0 removes the stream; the answer has port 0 too.
+    let r = call.ask(
+        "INVITE",
+        "",
+        &offer("m=audio 0 RTP/AVP 0 101\r\n", C_LOCAL, PCMU_ATTRS),
+    );
+    assert!(r.starts_with("SIP/2.0 200"), "{r}");
+    assert!(r.contains("m=audio 0 RTP/AVP"), "{r}");
+    call.ack("");
+    // The stream comes back with a new offer.
+    let r = call.ask("INVITE", "", &offer(PCMU, C_LOCAL, PCMU_ATTRS));
+    assert!(r.starts_with("SIP/2.0 200"), "{r}");
+    assert!(!r.contains("m=audio 0 "), "{r}");
+    call.ack("");
+    // RFC 3311 §5.2: an UPDATE with SDP is an offer too (here: hold).
+    let r = call.ask(
+        "UPDATE",
+        "",
+        &offer(PCMU, C_LOCAL, &format!("{PCMU_ATTRS}a=sendonly\r\n")),
+    );
+    assert!(r.starts_with("SIP/2.0 200"), "{r}");
+    assert!(r.contains("a=recvonly"), "{r}");
+    // A re-offer in a body type we do not read: 415 (RFC 3261 §8.2.3), and the call goes on.
+    let text = call.text("INVITE", call.cseq + 1, "", "x").replace(
+        "Content-Type: application/sdp",
+        "Content-Type: application/x-nonsense",
+    );
+    call.cseq += 1;
+    ua.send(text.as_bytes());
+    let r = ua.final_response().expect("answer");
+    assert!(r.starts_with("SIP/2.0 415"), "{r}");
+    // The ACK of a non-2xx is part of the INVITE transaction: same branch (RFC 3261 §17.1.1.3).
+    let ack = call.text("ACK", call.cseq, "", "").replace(
+        &format!("-ACK-{}", call.cseq),
+        &format!("-INVITE-{}", call.cseq),
+    );
+    ua.send(ack.as_bytes());
+    call.hang_up();
+    let log = gw.stop();
+    assert!(
+        log.contains("answer in ack of re-invite: media updated"),
+        "{log}"
+    );
+    assert!(log.contains("removes the audio stream"), "{log}");
 }
