@@ -21,6 +21,39 @@ pub fn catches(event_attr: &str, thrown: &str) -> bool {
     !any
 }
 
+/// The name a catch's counter is kept under for a thrown event (2.0 §5.2.2: counters are incremented against the
+/// full event name and every prefix of it): the longest name of `event_attr` that matches `thrown`, without a
+/// trailing dot; the full thrown name for a catch-all (no name, or `.`). `None` when the catch does not match.
+pub fn counted_as<'a>(event_attr: &'a str, thrown: &'a str) -> Option<&'a str> {
+    let mut best: Option<&str> = None;
+    let mut any = false;
+    for name in event_attr.split_whitespace() {
+        any = true;
+        if name == "." {
+            return Some(thrown);
+        }
+        let name = name.trim_end_matches('.');
+        if catches(name, thrown) && best.is_none_or(|b| name.len() > b.len()) {
+            best = Some(name);
+        }
+    }
+    if any {
+        best
+    } else {
+        Some(thrown)
+    }
+}
+
+/// The names an occurrence of `thrown` counts for: every dot-separated prefix of it, then the name itself
+/// (`a.b.c` counts for `a`, `a.b` and `a.b.c`), 2.0 §5.2.2.
+pub fn counted_names(thrown: &str) -> impl Iterator<Item = &str> {
+    thrown
+        .match_indices('.')
+        .map(move |(i, _)| &thrown[..i])
+        .filter(|p| !p.is_empty())
+        .chain(std::iter::once(thrown))
+}
+
 /// The event a catch shorthand element stands for (`<noinput>` = `<catch event="noinput">`).
 pub fn shorthand(element: &str) -> Option<&'static str> {
     match element {
@@ -63,6 +96,29 @@ mod tests {
         assert!(catches("nomatch noinput", "noinput"));
         assert!(!catches("nomatch", "noinput"));
         assert!(catches(".", "x.y"));
+    }
+
+    #[test]
+    fn counters_are_kept_per_prefix() {
+        assert_eq!(
+            counted_names("error.badfetch.http.404").collect::<Vec<_>>(),
+            [
+                "error",
+                "error.badfetch",
+                "error.badfetch.http",
+                "error.badfetch.http.404"
+            ]
+        );
+        assert_eq!(counted_names("x").collect::<Vec<_>>(), ["x"]);
+        assert_eq!(counted_as("error", "error.semantic"), Some("error"));
+        assert_eq!(counted_as("error. foo", "error.semantic"), Some("error"));
+        assert_eq!(
+            counted_as("error error.semantic", "error.semantic"),
+            Some("error.semantic")
+        );
+        assert_eq!(counted_as("", "a.b"), Some("a.b"));
+        assert_eq!(counted_as(".", "a.b"), Some("a.b"));
+        assert_eq!(counted_as("nomatch", "noinput"), None);
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! - bodies larger than `max_body_bytes` fail with [`FetchError::TooLarge`] as soon as that is known.
 
 mod cache;
+pub mod charset;
 mod file;
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -613,6 +613,28 @@ impl ScriptEngine {
                 "assignment to undeclared variable {base:?}"
             )));
         }
+        // A scope-qualified name (`document.x`, `application.x`, `dialog.x`) names a variable of that scope, which
+        // must be declared too (2.0 §5.1.1: assigning an undeclared variable is error.semantic), rather than
+        // becoming a new property of the scope object.
+        if let Some(var) = name
+            .strip_prefix(base)
+            .and_then(|r| r.strip_prefix('.'))
+            .map(|r| r.split(['.', '[']).next().unwrap_or(r))
+        {
+            let plain = !var.is_empty()
+                && var
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == '$');
+            if matches!(base, "application" | "document" | "dialog") && plain {
+                let probe =
+                    format!("typeof {base} !== 'object' || {base} === null || ('{var}' in {base})");
+                if !self.eval_bool(chain, &probe)? {
+                    return Err(ScriptError(format!(
+                        "assignment to undeclared variable {name:?}"
+                    )));
+                }
+            }
+        }
         self.call(chain, Kind::Assign, &format!("{name} = __vx_v;"), Some(v))
             .map(|_| ())
     }
@@ -631,10 +653,9 @@ impl ScriptEngine {
         })
     }
 
-    /// Builds a read-only-ish DOM object (VoiceXML 2.1 `<data>`) from an XML document tree.
-    pub fn dom_from(&self, doc: &crate::dom::Document) -> Result<JsValue, ScriptError> {
-        let json = crate::xmldom::to_json(doc);
-        let v = self.from_json(&json);
+    /// Builds the DOM object of VoiceXML 2.1 `<data>` from the tree of [`crate::xmldom::parse`].
+    pub fn dom_from(&self, tree: &serde_json::Value) -> Result<JsValue, ScriptError> {
+        let v = self.from_json(tree);
         self.ctx.with(|ctx| {
             let f: Function = ctx
                 .globals()

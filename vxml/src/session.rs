@@ -180,8 +180,8 @@ pub(crate) enum FetchPurpose {
         fragment: Option<String>,
         sub: Option<SubdialogCall>,
     },
-    /// `<script src>`: run it in the current scope and carry on.
-    Script,
+    /// `<script src>`: run it in the current scope and carry on; `charset` is the element's (2.0 §5.3.12).
+    Script { charset: Option<String> },
     /// `<data>`: parse and bind to `name`.
     Data { name: Option<String> },
     /// An external grammar for the collection being prepared.
@@ -685,6 +685,18 @@ impl Session {
         })
     }
 
+    /// Resolves a URI written in `doc`: against the document's `xml:base` when its `<vxml>` has one (2.0 §1.5.1,
+    /// XML Base; itself resolved against the document's URL), else against the document's URL.
+    pub(crate) fn resolve_in(&self, doc: &Document, uri: &str) -> Result<String, Event> {
+        match doc.attr(crate::dom::ROOT, "xml:base") {
+            Some(b) if !b.trim().is_empty() => {
+                let base = self.resolve(&doc.url, b)?;
+                self.resolve(&base, uri)
+            }
+            _ => self.resolve(&doc.url, uri),
+        }
+    }
+
     /// The value of a property in force at element `at` of `doc` (innermost `<property>` wins, then the
     /// application root's), VoiceXML 2.0 §6.3.
     pub(crate) fn property(
@@ -730,7 +742,7 @@ impl Session {
         if fa.trim().is_empty() {
             return None;
         }
-        let url = self.resolve(&doc.url, &fa).ok()?;
+        let url = self.resolve_in(doc, &fa).ok()?;
         let delay = self
             .property(doc, Some(at), "fetchaudiodelay")
             .and_then(|v| crate::event::parse_time(&v))
@@ -827,6 +839,10 @@ impl Session {
         });
         let val = self.js.from_json(&session);
         self.js.set_global("session", &val);
+        // 2.0 §5.1.4: `originator` is the `remote` (or `local`) object itself; an inbound call's caller is remote.
+        let conn = self.js.get_prop(&val, "connection");
+        let remote = self.js.get_prop(&conn, "remote");
+        self.js.set_prop(&conn, "originator", &remote);
     }
 }
 

@@ -52,14 +52,35 @@ impl Session {
                 Err(e) => self.fetch_failed(e, "application root"),
                 Ok(resp) => match self.parse_document(resp) {
                     Err(msg) => self.badfetch(msg),
+                    // An application root may not itself name a root (2.0 §1.5.2, IR assertion 81 and the 2.0
+                    // errata: error.semantic).
+                    Ok(root) if root.has(ROOT, "application") => {
+                        let msg = format!(
+                            "{}: the application root of {} names an application root itself",
+                            root.url, leaf.url
+                        );
+                        self.log_line(&msg);
+                        self.throw_event("error.semantic", Some(msg));
+                    }
                     Ok(root) => self.install(leaf, Some(root), fragment, sub),
                 },
             },
-            FetchPurpose::Script => match result {
+            FetchPurpose::Script { charset } => match result {
                 Err(e) => self.fetch_failed(e, "script"),
                 Ok(resp) => {
-                    let body = String::from_utf8_lossy(&resp.body).into_owned();
-                    self.run_script_text(&body);
+                    // The `charset` attribute, else the Content-Type's, else UTF-8 (2.0 §5.3.12).
+                    let declared = charset.as_deref().or_else(|| {
+                        resp.content_type
+                            .as_deref()
+                            .and_then(crate::fetch::charset::content_type_charset)
+                    });
+                    match crate::fetch::charset::decode(&resp.body, declared, false) {
+                        Ok(body) => self.run_script_text(&body),
+                        Err(e) if declared.is_some() => {
+                            self.badfetch(format!("{}: script text: {e}", resp.url))
+                        }
+                        Err(_) => self.run_script_text(&String::from_utf8_lossy(&resp.body)),
+                    }
                 }
             },
             FetchPurpose::Data { name } => match result {
@@ -107,8 +128,12 @@ impl Session {
         if let Some(doc) = cache.lookup(&url, &resp.body) {
             return Ok(doc);
         }
-        let text = String::from_utf8(resp.body)
-            .map_err(|e| format!("{url}: document is not utf-8: {e}"))?;
+        let declared = resp
+            .content_type
+            .as_deref()
+            .and_then(crate::fetch::charset::content_type_charset);
+        let text = crate::fetch::charset::decode(&resp.body, declared, true)
+            .map_err(|e| format!("{url}: document text: {e}"))?;
         let doc = Document::parse(&url, text).map_err(|e| format!("bad document {e}"))?;
         crate::validate::validate(&doc).map_err(|e| format!("invalid document {e}"))?;
         Ok(cache.store(doc))
@@ -130,7 +155,7 @@ impl Session {
         };
         match app_attr {
             Some(a) => {
-                let root_url = match self.resolve(&doc.url, &a) {
+                let root_url = match self.resolve_in(&doc, &a) {
                     Ok(u) => strip_fragment(&u).to_string(),
                     Err(ev) => return self.throw(ev),
                 };
@@ -394,13 +419,36 @@ impl Session {
         }
     }
 
+    /// A `<data>` answer (2.1 §5): well-formed XML (else `error.badfetch`) that the requesting document may read
+    /// (else `error.noauthorization`), exposed as a read-only DOM in the variable `name`.
     fn bind_data(&mut self, name: Option<String>, resp: &FetchResponse) {
-        let text = String::from_utf8_lossy(&resp.body).into_owned();
-        let doc = match Document::parse(&resp.url, text) {
-            Ok(d) => d,
-            Err(e) => return self.badfetch(format!("data is not well-formed xml: {e}")),
+        let declared = resp
+            .content_type
+            .as_deref()
+            .and_then(crate::fetch::charset::content_type_charset);
+        let tree = crate::fetch::charset::decode(&resp.body, declared, true)
+            .and_then(|text| crate::xmldom::parse(&text));
+        let tree = match tree {
+            Ok(t) => t,
+            Err(e) => {
+                return self.badfetch(format!("{}: data is not well-formed xml: {e}", resp.url))
+            }
         };
-        let dom = self.js.ensure_dom().and_then(|_| self.js.dom_from(&doc));
+        let requester = self
+            .ctxs
+            .last()
+            .and_then(|c| url::Url::parse(&c.doc.url).ok())
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_default();
+        if !crate::xmldom::access_allowed(&tree, &requester) {
+            let msg = format!(
+                "{}: its access-control processing instruction denies {requester:?}",
+                resp.url
+            );
+            self.log_line(&msg);
+            return self.throw_event("error.noauthorization", Some(msg));
+        }
+        let dom = self.js.ensure_dom().and_then(|_| self.js.dom_from(&tree));
         match dom {
             Err(e) => self.throw_event("error.semantic", Some(e.0)),
             Ok(v) => {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::{Event, Exec, Frame, FrameKind, Session, Then};
 use crate::dom::{Document, NodeId, ROOT};
-use crate::event::{catches, shorthand};
+use crate::event::{counted_as, counted_names, shorthand};
 use crate::io::EndReason;
 
 const CATCHES: &[&str] = &["catch", "error", "help", "noinput", "nomatch"];
@@ -21,14 +21,20 @@ impl Session {
             .or(item)
             .or_else(|| self.ctx().dialog.as_ref().map(|d| d.id))
             .unwrap_or(ROOT);
-        // Event counter of this event name, kept per form item (2.0 §5.2.2).
-        let count = match self.ctxs.last_mut().and_then(|c| c.dialog.as_mut()) {
-            Some(d) => {
-                let c = d.event_counts.entry((item, ev.name.clone())).or_insert(0);
-                *c += 1;
-                *c
+        // Event counters, kept per form item (the form's own for events outside any item), are incremented for the
+        // full event name and every prefix of it (2.0 §5.2.2: "event.foo.1" counts for "event.foo.1", "event.foo"
+        // and "event").
+        if let Some(d) = self.ctxs.last_mut().and_then(|c| c.dialog.as_mut()) {
+            for n in counted_names(&ev.name) {
+                *d.event_counts.entry((item, n.to_string())).or_insert(0) += 1;
             }
-            None => 1,
+        }
+        let count_of = |s: &Session, name: &str| -> u32 {
+            s.ctxs
+                .last()
+                .and_then(|c| c.dialog.as_ref())
+                .and_then(|d| d.event_counts.get(&(item, name.to_string())).copied())
+                .unwrap_or(1)
         };
         // Candidates: catches of each enclosing element from the origin out, then the application root's.
         let mut candidates: Vec<(Arc<Document>, NodeId)> = Vec::new();
@@ -84,9 +90,11 @@ impl Session {
                 Some(n) => n.to_string(),
                 None => shorthand(d.name(c)).unwrap_or("").to_string(),
             };
-            if !catches(&names, &ev.name) {
+            // A catch is chosen by the counter of the name it matched the event with (2.0 §5.2.2, §5.2.4).
+            let Some(counted) = counted_as(&names, &ev.name) else {
                 continue;
-            }
+            };
+            let count = count_of(self, counted);
             if let Some(cond) = d.attr(c, "cond") {
                 let mut chain = self.chain();
                 chain.extend(anon.clone());
@@ -99,13 +107,13 @@ impl Session {
                 .attr(c, "count")
                 .and_then(|v| v.trim().parse::<u32>().ok())
                 .unwrap_or(1);
-            matching.push((d, c, n));
+            if n <= count {
+                matching.push((d, c, n));
+            }
         }
-        let best = matching
-            .iter()
-            .filter(|(_, _, n)| *n <= count)
-            .map(|(_, _, n)| *n)
-            .max();
+        // The "correct count" is the highest count still on the list; the first catch in scope and document order
+        // with it is selected (2.0 §5.2.4).
+        let best = matching.iter().map(|(_, _, n)| *n).max();
         let chosen = best.and_then(|b| matching.into_iter().find(|(_, _, n)| *n == b));
         match chosen {
             Some((d, c, _)) => {

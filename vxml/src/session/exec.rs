@@ -9,6 +9,7 @@ use super::{
 use crate::dom::{Document, NodeId};
 use crate::io::{Output, PromptItem};
 use crate::request::{Body, FetchKind, Method};
+use crate::script::JsValue;
 
 /// Form items (2.0 §2.1.2).
 pub(crate) const FORM_ITEMS: &[&str] = &[
@@ -171,6 +172,13 @@ impl Session {
             "exit" => self.exec_exit(doc, id),
             "return" => self.exec_return(doc, id),
             "disconnect" => {
+                // 2.1 §3: the namelist's variables go back to the interpreter context; an undeclared one is
+                // error.semantic (and the call stays up).
+                if let Some(n) = doc.attr(id, "namelist") {
+                    if let Err(ev) = self.namelist(n) {
+                        return self.fail(doc, id, ev);
+                    }
+                }
                 self.flush_prompts();
                 self.out.push_back(Output::Disconnect);
                 self.disconnected = true;
@@ -220,6 +228,14 @@ impl Session {
         let Some(name) = doc.attr(id, "name") else {
             return;
         };
+        // 2.0 §5.1.1: a declaration may not carry a scope prefix (`document.x`) or be anything but a variable name.
+        if !is_identifier(name) {
+            let ev = Event {
+                name: "error.semantic".into(),
+                message: Some(format!("<var name={name:?}>: not a variable name")),
+            };
+            return self.fail(doc, id, ev);
+        }
         let name = name.to_string();
         let dialog_init = self
             .ctxs
@@ -241,7 +257,11 @@ impl Session {
                 Ok(v) => v,
                 Err(ev) => return self.fail(doc, id, ev),
             },
-            (None, None) => self.js.undefined(),
+            // 2.0 §5.3.1: "If there is no expr attribute, the variable retains its current value, if any."
+            (None, None) => match self.scopes().last() {
+                Some(s) if self.js.has(s, &name) => return,
+                _ => self.js.undefined(),
+            },
         };
         if let Some(s) = self.scopes().last() {
             self.js.set(s, &name, &value);
@@ -440,7 +460,7 @@ impl Session {
                 }
                 match url {
                     Some(u) => {
-                        let url = self.resolve(&doc.url, &u)?;
+                        let url = self.resolve_in(doc, &u)?;
                         let timeout = self.fetch_timeout(doc, id, FetchKind::Audio);
                         items.push(PromptItem::Audio {
                             url,
@@ -474,6 +494,24 @@ impl Session {
                 items.push(PromptItem::Mark(name));
             }
             "enumerate" => self.enumerate(doc, id, items)?,
+            // `<foreach>` inside a prompt (2.1 §6.2): its content is rendered once per array element, in order,
+            // with `item` set to that element.
+            "foreach" => {
+                let (Some(array), Some(item)) = (doc.attr(id, "array"), doc.attr(id, "item"))
+                else {
+                    return Ok(());
+                };
+                let (arr, len) = self.foreach_array(array, item)?;
+                for i in 0..len {
+                    let v = self.js.get_prop(&arr, &i.to_string());
+                    if let Some(s) = self.scopes().last() {
+                        self.js.set(s, item, &v);
+                    }
+                    for c in doc.node(id).children.clone() {
+                        self.prompt_content(doc, c, items)?;
+                    }
+                }
+            }
             "desc" | "metadata" | "lexicon" => {}
             _ => {
                 for c in doc.node(id).children.clone() {
@@ -577,13 +615,7 @@ impl Session {
                 return Ok(());
             }
         }
-        let base = self.ctx().doc.url.clone();
-        let base = if Arc::ptr_eq(doc, &self.ctx().doc) {
-            base
-        } else {
-            doc.url.clone()
-        };
-        let url = self.resolve(&base, target)?;
+        let url = self.resolve_in(doc, target)?;
         let fragment = url::Url::parse(&url)
             .ok()
             .and_then(|u| u.fragment().map(str::to_string));
@@ -668,13 +700,20 @@ impl Session {
             }
             return self.transition(doc, id, &target, Method::Get, None, true);
         }
-        let body = if multipart {
+        let body = self.form_body(&pairs, multipart);
+        self.transition(doc, id, &target, Method::Post, Some(body), true)
+    }
+
+    /// The body of a POST (`<submit>`, `<data>`): `application/x-www-form-urlencoded`, or `multipart/form-data`
+    /// with recordings as file parts (2.0 §5.3.8).
+    fn form_body(&self, pairs: &[(String, String)], multipart: bool) -> Body {
+        if multipart {
             let boundary = format!(
                 "vxgate-{:016x}",
                 self.next_fetch.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x5bd1
             );
             let mut bytes = Vec::new();
-            for (k, v) in &pairs {
+            for (k, v) in pairs {
                 bytes.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
                 if let Some((audio, ty)) = self.recordings.get(k) {
                     bytes.extend_from_slice(
@@ -700,10 +739,9 @@ impl Session {
         } else {
             Body {
                 content_type: "application/x-www-form-urlencoded".into(),
-                bytes: form_urlencode(&pairs).into_bytes(),
+                bytes: form_urlencode(pairs).into_bytes(),
             }
-        };
-        self.transition(doc, id, &target, Method::Post, Some(body), true)
+        }
     }
 
     fn exec_exit(&mut self, doc: &Arc<Document>, id: NodeId) -> Result<(), Event> {
@@ -786,14 +824,16 @@ impl Session {
         };
         match src {
             Err(ev) => self.fail(doc, id, ev),
-            Ok(Some(u)) => match self.resolve(&doc.url, &u) {
+            Ok(Some(u)) => match self.resolve_in(doc, &u) {
                 Err(ev) => self.fail(doc, id, ev),
                 Ok(url) => {
                     let req = self.request(doc, id, url, FetchKind::Script, Method::Get, None);
                     let fid = self.fetch(req);
                     self.wait = Some(Wait::Fetch {
                         id: fid,
-                        purpose: FetchPurpose::Script,
+                        purpose: FetchPurpose::Script {
+                            charset: doc.attr(id, "charset").map(str::to_string),
+                        },
                     });
                 }
             },
@@ -827,7 +867,7 @@ impl Session {
                     })
                 }
             };
-            let mut url = self.resolve(&doc.url, &src)?;
+            let mut url = self.resolve_in(doc, &src)?;
             let pairs = match doc.attr(id, "namelist") {
                 Some(n) => self.namelist(n)?,
                 None => Vec::new(),
@@ -837,13 +877,9 @@ impl Session {
                 .map(|m| m.eq_ignore_ascii_case("post"))
                 .unwrap_or(false);
             let (method, body) = if post {
-                (
-                    Method::Post,
-                    Some(Body {
-                        content_type: "application/x-www-form-urlencoded".into(),
-                        bytes: form_urlencode(&pairs).into_bytes(),
-                    }),
-                )
+                // 2.1 §5: enctype as for <submit>.
+                let multipart = doc.attr(id, "enctype") == Some("multipart/form-data");
+                (Method::Post, Some(self.form_body(&pairs, multipart)))
             } else {
                 if !pairs.is_empty() {
                     let sep = if url.contains('?') { '&' } else { '?' };
@@ -865,10 +901,15 @@ impl Session {
         }
     }
 
-    fn exec_foreach(&mut self, doc: &Arc<Document>, id: NodeId) -> Result<(), Event> {
-        let (Some(array), Some(item)) = (doc.attr(id, "array"), doc.attr(id, "item")) else {
-            return Ok(());
-        };
+    /// The array of a `<foreach>` and its length; `error.semantic` when `array` is not an ECMAScript array or
+    /// `item` is not a variable name (2.1 §6).
+    fn foreach_array(&mut self, array: &str, item: &str) -> Result<(JsValue, u32), Event> {
+        if !is_identifier(item) {
+            return Err(Event {
+                name: "error.semantic".into(),
+                message: Some(format!("foreach: item {item:?} is not a variable name")),
+            });
+        }
         let arr = self.eval(array)?;
         let is_array = {
             let chain = self.chain();
@@ -894,6 +935,14 @@ impl Session {
             .ok()
             .and_then(|s| s.parse::<u32>().ok())
             .unwrap_or(0);
+        Ok((arr, len))
+    }
+
+    fn exec_foreach(&mut self, doc: &Arc<Document>, id: NodeId) -> Result<(), Event> {
+        let (Some(array), Some(item)) = (doc.attr(id, "array"), doc.attr(id, "item")) else {
+            return Ok(());
+        };
+        let (arr, len) = self.foreach_array(array, item)?;
         self.push_frame(Frame {
             doc: doc.clone(),
             parent: id,
@@ -987,7 +1036,7 @@ impl Session {
         let url = if target.starts_with('#') {
             format!("{}{}", doc.url, target)
         } else {
-            self.resolve(&doc.url, &target)?
+            self.resolve_in(doc, &target)?
         };
         let fragment = url::Url::parse(&url)
             .ok()
@@ -1013,6 +1062,15 @@ impl Session {
         });
         Ok(())
     }
+}
+
+/// Whether `s` is an ECMAScript identifier (ASCII letters, digits, `_`, `$`; not starting with a digit).
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
 }
 
 fn push_text(items: &mut Vec<PromptItem>, t: String) {

@@ -123,7 +123,7 @@ impl Session {
                     })?;
                     specs.push(Spec::Ready(g, owner));
                 } else {
-                    let url = self.resolve(&doc.url, &s)?;
+                    let url = self.resolve_in(doc, &s)?;
                     specs.push(Spec::Url(url, owner, doc.clone(), g));
                 }
             }

@@ -15,6 +15,8 @@ struct Driver {
     said: Vec<String>,
     outputs: Vec<Output>,
     requests: Vec<FetchRequest>,
+    /// Resources served as raw bytes with a Content-Type (by URL without query), before `docs`.
+    raw: HashMap<String, (Vec<u8>, Option<String>)>,
 }
 
 fn doc(body: &str) -> String {
@@ -40,8 +42,19 @@ impl Driver {
             said: Vec::new(),
             outputs: Vec::new(),
             requests: Vec::new(),
+            raw: HashMap::new(),
         };
         d.s.start(t0);
+        d
+    }
+
+    /// A driver that also serves `raw` resources (bytes, Content-Type) by URL.
+    fn with_raw(docs: &[(&str, String)], raw: &[(&str, &[u8], Option<&str>)]) -> Driver {
+        let mut d = Driver::new(docs);
+        d.raw = raw
+            .iter()
+            .map(|(u, b, t)| (u.to_string(), (b.to_vec(), t.map(str::to_string))))
+            .collect();
         d
     }
 
@@ -52,7 +65,14 @@ impl Driver {
                 Output::Fetch { id, request } => {
                     self.requests.push(request.clone());
                     let url = request.url.split('?').next().unwrap_or("").to_string();
+                    let raw = self.raw.get(&url).map(|(b, t)| FetchResponse {
+                        url: request.url.clone(),
+                        status: 200,
+                        content_type: t.clone(),
+                        body: b.clone(),
+                    });
                     let result = match self.docs.get(&url) {
+                        _ if raw.is_some() => raw.ok_or(FetchError::Http(404)),
                         Some(b) => Ok(FetchResponse {
                             url: request.url.clone(),
                             status: 200,
@@ -536,6 +556,28 @@ fn full_script_heap_raises_error_semantic_not_a_panic() {
     assert_eq!(d2.said, vec!["enter", "got 42"]);
 }
 
+/// Asserts a W3C-IR-style run passed: its last prompt is "pass" and no prompt says "fail".
+fn assert_passed(d: &Driver) {
+    assert_eq!(
+        d.said.last().map(String::as_str),
+        Some("pass"),
+        "said {:?}, ended {:?}, outputs {:?}",
+        d.said,
+        d.end(),
+        d.outputs
+            .iter()
+            .filter_map(|o| match o {
+                Output::Log { text, .. } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    );
+    assert!(!d.said.iter().any(|s| s.contains("fail")), "{:?}", d.said);
+}
+
+mod documents;
+mod events;
+mod executable;
 mod input;
 mod link;
 mod transfer;
