@@ -277,12 +277,26 @@ impl Builtin {
                 }
             }
             Kind::Digits => Some(Value::String(keys.to_string())),
-            Kind::Number | Kind::Currency => {
+            Kind::Currency => {
                 let v = keys.replace('*', ".");
                 Some(Value::String(if v.starts_with('.') {
                     format!("0{v}")
                 } else {
                     v
+                }))
+            }
+            // Appendix P, number: "the result must not use a leading zero (which would cause ECMAScript to
+            // interpret it as an octal number)": `007` is `7`, `00*5` is `0.5`, `0` stays `0`.
+            Kind::Number => {
+                let (int, frac) = match keys.split_once('*') {
+                    Some((i, f)) => (i, Some(f)),
+                    None => (keys, None),
+                };
+                let int = int.trim_start_matches('0');
+                let int = if int.is_empty() { "0" } else { int };
+                Some(Value::String(match frac {
+                    Some(f) => format!("{int}.{f}"),
+                    None => int.to_string(),
                 }))
             }
             Kind::Phone => Some(Value::String(keys.replace('*', "x"))),
@@ -349,6 +363,10 @@ mod tests {
         assert_eq!(v("currency", "12*50"), Some(Value::from("12.50")));
         assert_eq!(v("number", "3*14"), Some(Value::from("3.14")));
         assert_eq!(v("number", "*5"), Some(Value::from("0.5")));
+        assert_eq!(v("number", "007"), Some(Value::from("7")));
+        assert_eq!(v("number", "00*25"), Some(Value::from("0.25")));
+        assert_eq!(v("number", "0"), Some(Value::from("0")));
+        assert_eq!(v("number", "100"), Some(Value::from("100")));
         assert_eq!(
             v("phone", "8005551212*1234"),
             Some(Value::from("8005551212x1234"))

@@ -371,8 +371,9 @@ impl Session {
         self.throw_event("connection.disconnect.hangup", None);
     }
 
-    /// Runs the `<filled>` actions for newly filled items (2.0 §2.4): each item's own, then the form's whose
-    /// mode/namelist are satisfied.
+    /// Runs the `<filled>` actions triggered by newly filled items (2.0 §2.4): the items' own and the form's whose
+    /// mode/namelist are satisfied, all in document order (Appendix C: "for each `<filled>` action in document
+    /// order"), so a form-level `<filled>` written before a field runs before the field's own.
     pub(crate) fn run_filled(&mut self, filled: Vec<NodeId>) {
         let doc = self.ctx().doc.clone();
         let Some(dialog) = self.ctx().dialog.as_ref().map(|d| d.id) else {
@@ -415,6 +416,8 @@ impl Session {
             }
             parents.push(f);
         }
+        // The arena holds elements in document order.
+        parents.sort_by_key(|p| p.0);
         let origin = filled.first().copied();
         if let Some(d) = self.ctxs.last_mut().and_then(|c| c.dialog.as_mut()) {
             d.just_filled = filled;

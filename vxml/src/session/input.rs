@@ -600,6 +600,29 @@ impl Session {
         }
     }
 
+    /// Sets a field's shadow variables `name$` (2.0 §2.3.1) for a DTMF result.
+    fn set_field_shadow(
+        &mut self,
+        field: NodeId,
+        interp: &Value,
+        utterance: &str,
+        mark: Option<&super::mark::MarkInfo>,
+    ) {
+        let name = self.item_var(field);
+        let mut shadow = serde_json::json!({
+            "utterance": utterance, "inputmode": "dtmf", "confidence": 1.0, "interpretation": interp,
+        });
+        if let (Some(m), Some(o)) = (mark, shadow.as_object_mut()) {
+            o.insert("markname".into(), Value::String(m.name.clone()));
+            o.insert("marktime".into(), Value::from(m.time_ms));
+        }
+        let shadow = self.js.from_json(&shadow);
+        if self.records_utterance(field) {
+            self.set_no_recording(&shadow);
+        }
+        self.set_dialog_var(&format!("{name}$"), &shadow);
+    }
+
     /// Processes a match: fills the field (or the form's slots), sets shadow variables, runs `<filled>`; or takes
     /// the menu choice.
     pub(super) fn accept(&mut self, item: NodeId, owner: Owner, interp: Value, utterance: String) {
@@ -637,18 +660,7 @@ impl Session {
                 };
                 let v = self.js.from_json(&value);
                 self.set_dialog_var(&name, &v);
-                let mut shadow = serde_json::json!({
-                    "utterance": utterance, "inputmode": "dtmf", "confidence": 1.0, "interpretation": interp,
-                });
-                if let (Some(m), Some(o)) = (&mark, shadow.as_object_mut()) {
-                    o.insert("markname".into(), Value::String(m.name.clone()));
-                    o.insert("marktime".into(), Value::from(m.time_ms));
-                }
-                let shadow = self.js.from_json(&shadow);
-                if self.records_utterance(i) {
-                    self.set_no_recording(&shadow);
-                }
-                self.set_dialog_var(&format!("{name}$"), &shadow);
+                self.set_field_shadow(i, &interp, &utterance, mark.as_ref());
                 self.run_filled(vec![i]);
             }
             Owner::Form => {
@@ -665,6 +677,9 @@ impl Session {
                                 if let Some(v) = m.get(&slot) {
                                     let jv = self.js.from_json(v);
                                     self.set_dialog_var(&name, &jv);
+                                    // 2.0 §2.3.1 / Appendix C: a field filled from a form-level grammar has its
+                                    // shadow variables too (utterance, inputmode, confidence, interpretation).
+                                    self.set_field_shadow(f, &interp, &utterance, mark.as_ref());
                                     filled.push(f);
                                 }
                             }

@@ -578,6 +578,7 @@ fn assert_passed(d: &Driver) {
 mod documents;
 mod events;
 mod executable;
+mod fia;
 mod input;
 mod link;
 mod transfer;
