@@ -373,14 +373,29 @@ async fn run_inner(
                     }
                 }
             }
-            DialogState::Options(_, _, handle) | DialogState::Info(_, _, handle) => {
+            DialogState::Options(_, _, handle) => {
+                let caps = crate::sip::server::capabilities();
+                handle.respond(StatusCode::OK, Some(caps), None).await.ok();
+            }
+            DialogState::Info(_, _, handle) => {
                 handle.reply(StatusCode::OK).await.ok();
             }
-            DialogState::Notify(_, _, handle)
-            | DialogState::Refer(_, _, handle)
+            // No REFER of ours is being followed here, so no subscription: RFC 6665 §4.1.3.
+            DialogState::Notify(_, _, handle) => {
+                handle
+                    .reply(StatusCode::CallTransactionDoesNotExist)
+                    .await
+                    .ok();
+            }
+            // RFC 3261 §8.2.1: a 405 carries Allow.
+            DialogState::Refer(_, _, handle)
             | DialogState::Message(_, _, handle)
             | DialogState::Publish(_, _, handle) => {
-                handle.reply(StatusCode::from(405)).await.ok();
+                let allow = vec![Header::Allow(crate::sip::server::ALLOW.into())];
+                handle
+                    .respond(StatusCode::from(405), Some(allow), None)
+                    .await
+                    .ok();
             }
             DialogState::Terminated(_, reason) => {
                 let how = match reason {

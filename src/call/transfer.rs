@@ -425,7 +425,14 @@ async fn refuse_during_transfer(state: DialogState) {
         DialogState::Refer(_, _, handle)
         | DialogState::Message(_, _, handle)
         | DialogState::Publish(_, _, handle) => {
-            handle.reply(StatusCode::from(405)).await.ok();
+            // RFC 3261 §8.2.1: a 405 carries Allow.
+            let allow = vec![rsipstack::sip::Header::Allow(
+                crate::sip::server::ALLOW.into(),
+            )];
+            handle
+                .respond(StatusCode::from(405), Some(allow), None)
+                .await
+                .ok();
         }
         _ => {}
     }

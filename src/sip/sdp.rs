@@ -30,6 +30,9 @@ pub enum SdpError {
         /// The dial-peer's codec.
         wanted: &'static str,
     },
+    /// Audio offered only over a transport protocol other than RTP/AVP (e.g. RTP/SAVP).
+    #[error("no audio stream over rtp/avp: offered {0:?}")]
+    UnsupportedTransport(String),
     /// The connection address is not an IP address.
     #[error("bad connection address {0:?}")]
     BadConnection(String),
@@ -40,15 +43,21 @@ impl SdpError {
     pub fn sip_status(&self) -> u16 {
         match self {
             SdpError::Malformed(_) | SdpError::BadConnection(_) => 400,
-            SdpError::NoAudio | SdpError::NoCommonCodec { .. } => 488,
+            SdpError::NoAudio
+            | SdpError::NoCommonCodec { .. }
+            | SdpError::UnsupportedTransport(_) => 488,
         }
     }
 
     /// The `Warning` header that goes with a 488 (RFC 3261 §20.43, RFC 3264 §6): 304 "Media type not available"
-    /// when no audio stream was offered, 305 "Incompatible media format" when no offered format is ours.
+    /// when no audio stream was offered, 302 "Incompatible transport protocol" when audio came only over another
+    /// transport (SRTP), 305 "Incompatible media format" when no offered format is ours.
     pub fn warning(&self) -> Option<rsipstack::sip::Header> {
         let value = match self {
             SdpError::NoAudio => super::validate::warning(304, "Media type not available"),
+            SdpError::UnsupportedTransport(_) => {
+                super::validate::warning(302, "Incompatible transport protocol")
+            }
             SdpError::NoCommonCodec { .. } => {
                 super::validate::warning(305, "Incompatible media format")
             }
@@ -135,8 +144,14 @@ pub fn negotiate(offer: &[u8], codec: Codec, relay: DtmfRelay) -> Result<Negotia
     let session = Session::parse(offer).map_err(|e| SdpError::Malformed(e.to_string()))?;
     let mut offered_formats = Vec::new();
     let mut chosen = None;
+    let mut other_transport = None;
     for (i, m) in session.medias.iter().enumerate() {
-        if m.media != "audio" || m.port == 0 || !m.proto.starts_with("RTP/AVP") {
+        if m.media != "audio" || m.port == 0 {
+            continue;
+        }
+        // RTP/AVP and its feedback profile RTP/AVPF; not SRTP (RTP/SAVP) or anything else.
+        if !m.proto.starts_with("RTP/AVP") {
+            other_transport.get_or_insert_with(|| m.proto.clone());
             continue;
         }
         offered_formats.push(m.fmt.clone());
@@ -149,7 +164,10 @@ pub fn negotiate(offer: &[u8], codec: Codec, relay: DtmfRelay) -> Result<Negotia
     }
     let Some((index, pt)) = chosen else {
         if offered_formats.is_empty() {
-            return Err(SdpError::NoAudio);
+            return Err(match other_transport {
+                Some(proto) => SdpError::UnsupportedTransport(proto),
+                None => SdpError::NoAudio,
+            });
         }
         return Err(SdpError::NoCommonCodec {
             offered: offered_formats.join(" | "),
@@ -244,10 +262,12 @@ pub fn stream_removal(offer: &[u8], current: &Negotiated) -> Option<Negotiated> 
 
 /// The payload type in `m` for `encoding` at 8000 Hz: by `rtpmap`, else by static number.
 fn find_format(m: &Media, encoding: &str, static_pt: Option<u8>) -> Option<u8> {
+    // RTP payload types are 7 bits (RFC 3550 §5.1); a larger number in the offer is no format we can send.
     let pts: Vec<u8> = m
         .fmt
         .split_whitespace()
         .filter_map(|f| f.parse().ok())
+        .filter(|pt| *pt <= 127)
         .collect();
     let mut rtpmaps = Vec::new();
     for a in &m.attributes {
@@ -498,6 +518,27 @@ a=rtpmap:101 telephone-event/8000\r\na=recvonly\r\n";
         assert!(a.contains("m=audio 0 RTP/AVP 8 0 101\r\n"), "{a}");
         assert!(!a.contains("7000"), "{a}");
         assert!(stream_removal(OFFER.as_bytes(), &current).is_none());
+    }
+
+    #[test]
+    fn srtp_only_is_488_with_warning_302() {
+        let o = OFFER.replace("RTP/AVP", "RTP/SAVP");
+        let e = negotiate(o.as_bytes(), Codec::G711Ulaw, DtmfRelay::RtpNte).expect_err("srtp");
+        assert_eq!(e.sip_status(), 488);
+        assert!(
+            e.warning().is_some_and(|w| w.to_string().contains("302")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn payload_types_beyond_7_bits_are_not_formats() {
+        let o = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 200 201\r\n\
+a=rtpmap:200 PCMU/8000\r\na=rtpmap:201 telephone-event/8000\r\n";
+        assert_eq!(
+            negotiate(o.as_bytes(), Codec::G711Ulaw, DtmfRelay::RtpNte).map_err(|e| e.sip_status()),
+            Err(488)
+        );
     }
 
     #[test]

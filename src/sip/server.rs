@@ -37,6 +37,18 @@ use crate::dialpeer::DialPeerTable;
 /// Methods the gateway implements, for `Allow` (RFC 3261 §20.5). NOTIFY: the reports of a REFER it sent (RFC 3515).
 pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, NOTIFY";
 
+/// What the gateway can do, for a response to OPTIONS in or outside a dialog: RFC 3261 §11.2, "Allow, Accept,
+/// Accept-Encoding, Accept-Language, and Supported header fields SHOULD be present".
+pub fn capabilities() -> Vec<Header> {
+    vec![
+        Header::Allow(ALLOW.into()),
+        Header::Accept("application/sdp".into()),
+        Header::AcceptEncoding("identity".into()),
+        Header::AcceptLanguage("en".into()),
+        Header::Supported(validate::SUPPORTED.join(", ").into()),
+    ]
+}
+
 /// Why the SIP server could not start.
 #[derive(Debug, Error)]
 #[non_exhaustive]
@@ -324,15 +336,7 @@ async fn on_transaction(ctx: Arc<Ctx>, mut tx: Transaction) {
         Method::Invite => on_invite(ctx, tx).await,
         Method::Options => {
             let draining = ctx.draining.load(Ordering::Acquire);
-            // RFC 3261 §11.2: Allow, Accept, Accept-Encoding, Accept-Language and Supported SHOULD be present.
-            let headers = vec![
-                Header::Allow(ALLOW.into()),
-                Header::Accept("application/sdp".into()),
-                Header::AcceptEncoding("identity".into()),
-                Header::AcceptLanguage("en".into()),
-                Header::Supported(validate::SUPPORTED.join(", ").into()),
-            ];
-            reply(&mut tx, if draining { 503 } else { 200 }, headers).await;
+            reply(&mut tx, if draining { 503 } else { 200 }, capabilities()).await;
         }
         Method::Bye
         | Method::Info

@@ -274,6 +274,13 @@ fn offers_the_gateway_cannot_take_are_refused_with_the_rfc_3264_answer() {
             "488",
             Some("304"),
         ),
+        // Audio only over SRTP: incompatible transport protocol, Warning 302.
+        (
+            "srtp-only",
+            offer("m=audio 40000 RTP/SAVP 0\r\n", C_LOCAL, ""),
+            "488",
+            Some("302"),
+        ),
         // Not SDP at all.
         ("garbage", "this is not sdp\r\n".to_string(), "400", None),
         // RFC 4566 §5.7: no c= anywhere.
@@ -623,4 +630,33 @@ fn reoffers_without_sdp_removing_the_stream_by_update_or_in_another_type() {
         "{log}"
     );
     assert!(log.contains("removes the audio stream"), "{log}");
+}
+
+#[test]
+fn in_dialog_options_lists_capabilities_and_unsupported_methods_get_405_with_allow() {
+    let gw = Gateway::start("", "");
+    let ua = RawUa::new(gw.addr);
+    let mut call = RawCall::establish(&ua, "in-dialog-1", &offer(PCMU, C_LOCAL, PCMU_ATTRS));
+    let r = call.ask("OPTIONS", "", "");
+    assert!(r.starts_with("SIP/2.0 200"), "{r}");
+    assert!(
+        header(&r, "Allow").is_some_and(|a| a.contains("INVITE")),
+        "{r}"
+    );
+    assert_eq!(header(&r, "Accept"), Some("application/sdp"), "{r}");
+    // RFC 3261 §8.2.1: 405 with Allow.
+    let r = call.ask("MESSAGE", "", "");
+    assert!(r.starts_with("SIP/2.0 405"), "{r}");
+    assert!(
+        header(&r, "Allow").is_some_and(|a| a.contains("BYE")),
+        "{r}"
+    );
+    // A NOTIFY for no subscription of ours (RFC 6665 §4.1.3).
+    let r = call.ask(
+        "NOTIFY",
+        "Event: refer\r\nSubscription-State: active\r\n",
+        "",
+    );
+    assert!(r.starts_with("SIP/2.0 481"), "{r}");
+    call.hang_up();
 }
