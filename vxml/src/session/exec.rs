@@ -684,20 +684,7 @@ impl Session {
         };
         let multipart = doc.attr(id, "enctype") == Some("multipart/form-data");
         if method == Method::Get {
-            let mut target = target;
-            if !pairs.is_empty() {
-                let (head, frag) = match target.split_once('#') {
-                    Some((h, f)) => (h.to_string(), Some(f.to_string())),
-                    None => (target.clone(), None),
-                };
-                let q = form_urlencode(&pairs);
-                let sep = if head.contains('?') { '&' } else { '?' };
-                target = format!("{head}{sep}{q}");
-                if let Some(f) = frag {
-                    target.push('#');
-                    target.push_str(&f);
-                }
-            }
+            let target = with_query(&target, &pairs);
             return self.transition(doc, id, &target, Method::Get, None, true);
         }
         let body = self.form_body(&pairs, multipart);
@@ -881,12 +868,11 @@ impl Session {
                 let multipart = doc.attr(id, "enctype") == Some("multipart/form-data");
                 (Method::Post, Some(self.form_body(&pairs, multipart)))
             } else {
-                if !pairs.is_empty() {
-                    let sep = if url.contains('?') { '&' } else { '?' };
-                    url = format!("{url}{sep}{}", form_urlencode(&pairs));
-                }
+                url = with_query(&url, &pairs);
                 (Method::Get, None)
             };
+            // A fragment names nothing the server sees.
+            url.truncate(url.find('#').unwrap_or(url.len()));
             let req = self.request(doc, id, url, FetchKind::Data, method, body);
             let fid = self.fetch(req);
             let name = doc.attr(id, "name").map(str::to_string);
@@ -1025,23 +1011,6 @@ impl Session {
             };
             params.push((name.to_string(), v));
         }
-        let mut target = src;
-        if let Some(n) = doc.attr(item, "namelist") {
-            let pairs = self.namelist(n)?;
-            if !pairs.is_empty() && !target.starts_with('#') {
-                let sep = if target.contains('?') { '&' } else { '?' };
-                target = format!("{target}{sep}{}", form_urlencode(&pairs));
-            }
-        }
-        let url = if target.starts_with('#') {
-            format!("{}{}", doc.url, target)
-        } else {
-            self.resolve_in(doc, &target)?
-        };
-        let fragment = url::Url::parse(&url)
-            .ok()
-            .and_then(|u| u.fragment().map(str::to_string));
-        let fetch_url = url.split('#').next().unwrap_or(&url).to_string();
         let method = if doc
             .attr(item, "method")
             .map(|m| m.eq_ignore_ascii_case("post"))
@@ -1051,7 +1020,33 @@ impl Session {
         } else {
             Method::Get
         };
-        let req = self.request(doc, item, fetch_url, FetchKind::Document, method, None);
+        // The namelist is sent as <submit> sends it (2.0 §2.3.4): in the query of a GET (before any fragment),
+        // in the body of a POST (with the element's enctype).
+        let pairs = match doc.attr(item, "namelist") {
+            Some(n) => self.namelist(n)?,
+            None => Vec::new(),
+        };
+        let target = if method == Method::Get && !target_is_fragment(&src) {
+            with_query(&src, &pairs)
+        } else {
+            src
+        };
+        let body = (method == Method::Post).then(|| {
+            self.form_body(
+                &pairs,
+                doc.attr(item, "enctype") == Some("multipart/form-data"),
+            )
+        });
+        let url = if target_is_fragment(&target) {
+            format!("{}{}", doc.url, target.trim())
+        } else {
+            self.resolve_in(doc, &target)?
+        };
+        let fragment = url::Url::parse(&url)
+            .ok()
+            .and_then(|u| u.fragment().map(str::to_string));
+        let fetch_url = url.split('#').next().unwrap_or(&url).to_string();
+        let req = self.request(doc, item, fetch_url, FetchKind::Document, method, body);
         self.pending_fetchaudio = self.fetchaudio_for(doc, item);
         self.arm_fetchaudio_minimum(doc, item);
         self.next = Some(Next::Load {
@@ -1062,6 +1057,29 @@ impl Session {
         });
         Ok(())
     }
+}
+
+/// Whether a URI reference is a bare `#fragment` (a dialog of the same document).
+fn target_is_fragment(uri: &str) -> bool {
+    uri.trim_start().starts_with('#')
+}
+
+/// `uri` with the pairs added to its query (`?` or `&`), before any fragment.
+fn with_query(uri: &str, pairs: &[(String, String)]) -> String {
+    if pairs.is_empty() {
+        return uri.to_string();
+    }
+    let (head, frag) = match uri.split_once('#') {
+        Some((h, f)) => (h, Some(f)),
+        None => (uri, None),
+    };
+    let sep = if head.contains('?') { '&' } else { '?' };
+    let mut out = format!("{head}{sep}{}", form_urlencode(pairs));
+    if let Some(f) = frag {
+        out.push('#');
+        out.push_str(f);
+    }
+    out
 }
 
 /// Whether `s` is an ECMAScript identifier (ASCII letters, digits, `_`, `$`; not starting with a digit).

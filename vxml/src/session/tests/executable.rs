@@ -105,3 +105,31 @@ fn var_with_a_scope_prefix_is_error_semantic() {
     );
     assert_passed(&d);
 }
+
+#[test]
+fn subdialog_post_sends_its_namelist_in_the_body_and_get_before_the_fragment() {
+    // 2.0 §2.3.4: a subdialog's namelist is submitted as <submit> does, with its method and enctype.
+    let sub = doc(r#"<form id="s"><block><return/></block></form>"#);
+    let main = doc(
+        r#"<form><var name="a" expr="'x y'"/><var name="b" expr="2"/>
+      <subdialog name="p" src="sub.vxml" method="post" namelist="a b"/>
+      <subdialog name="g" src="sub.vxml#s" namelist="a"/>
+      <block><prompt>pass</prompt></block></form>"#,
+    );
+    let mut d = Driver::new(&[("http://h/a.vxml", main), ("http://h/sub.vxml", sub)]);
+    d.pump(false);
+    assert_passed(&d);
+    let subs: Vec<&FetchRequest> = d
+        .requests
+        .iter()
+        .filter(|r| r.url.starts_with("http://h/sub.vxml"))
+        .collect();
+    assert_eq!(subs.len(), 2, "{subs:?}");
+    assert_eq!(subs[0].method, Method::Post);
+    assert_eq!(subs[0].url, "http://h/sub.vxml");
+    let body = subs[0].body.as_ref().expect("a body");
+    assert_eq!(body.content_type, "application/x-www-form-urlencoded");
+    assert_eq!(String::from_utf8_lossy(&body.bytes), "a=x+y&b=2");
+    assert_eq!(subs[1].method, Method::Get);
+    assert_eq!(subs[1].url, "http://h/sub.vxml?a=x+y");
+}
