@@ -12,12 +12,12 @@
 //! - purity: the two tones hold at least `energy_fraction` of the window's energy (speech and music spread theirs),
 //!   each is 6 dB above the other tones of its group, and neither has a second harmonic above `harmonic_db` below
 //!   it (voice and instruments have harmonics; DTMF tones are pure);
-//! - steadiness: both frequencies stay within 0.4 % (at least 4 Hz) from the first hit to the report, so a sweep
-//!   or glissando crossing a key's pair is not a digit.
+//! - steadiness: both frequencies stay within 0.6 % (at least 6 Hz) from the second hit (the first straddles the
+//!   onset) to the report, so a sweep or glissando crossing a key's pair is not a digit.
 //!
 //! Timing (Q.24): the tone's extent is measured on the sub-blocks whose energy exceeds half the tone's, so a tone is
 //! timed to about ±2.5 ms. A digit is reported once its tone has lasted `min_tone` (35 ms by default: 40 ms tones
-//! are accepted, 30 ms ones rejected) with at least three hits; it ends after `min_pause` of low energy (interruptions
+//! are accepted, 30 ms ones rejected) with at least four hits; it ends after `min_pause` of low energy (interruptions
 //! shorter than that are bridged) or when another digit takes over. The same key pressed twice needs that pause in
 //! between to count twice.
 //!
@@ -42,8 +42,9 @@ const WINDOW: usize = 4;
 const RING: usize = 10;
 /// Analysed frequencies: 8 fundamentals then their 8 second harmonics.
 const NFREQ: usize = 16;
-/// Consecutive hits needed before a digit is reported.
-const MIN_HITS: u32 = 3;
+/// Hits needed before a digit is reported: the onset hit, the steadiness reference, and two more so that the
+/// reference and the latest hit lie 10 ms apart.
+const MIN_HITS: u32 = 4;
 
 /// Detector thresholds. The defaults follow ITU-T Q.24 and common practice.
 #[derive(Debug, Clone)]
@@ -92,9 +93,12 @@ fn rect_response(dev_hz: f64, n: f64) -> f64 {
 }
 
 /// Whether the tone pair kept its frequencies between two hits: a DTMF tone is steady, a glissando or a sweep
-/// passing through a key's pair is not (it drifts several Hz within the 15 ms between the first hit and a report).
+/// passing through a key's pair is not (it drifts 5 to 10 Hz within the 10 ms between the reference hit and a
+/// report). The margin, 0.6 % (at least 6 Hz), covers the scatter of the one-block phase-advance estimate: the
+/// other tone of the pair leaks into each bin (941 + 1209 Hz lie 5.6 bins apart) and moves a tone's estimate by up to
+/// ±5 Hz from window to window when it sits 1.5 % off nominal.
 fn steady(a: (f64, f64), b: (f64, f64)) -> bool {
-    let ok = |x: f64, y: f64| (x - y).abs() <= (0.004 * x).max(4.0);
+    let ok = |x: f64, y: f64| (x - y).abs() <= (0.006 * x).max(6.0);
     ok(a.0, b.0) && ok(a.1, b.1)
 }
 
@@ -160,7 +164,8 @@ struct Tone {
     /// The largest expected sub-block energy seen in a hit.
     block_energy: f64,
     hits: u32,
-    /// Frequencies measured by the first and the latest hit.
+    /// Frequencies measured by the reference hit (the second: the first one's window pair straddles the tone's
+    /// onset and measures a frequency pulled towards nominal) and by the latest hit.
     first_freqs: (f64, f64),
     last_freqs: (f64, f64),
     last_hit: u64,
@@ -468,6 +473,12 @@ impl InbandDetector {
             (Some(t), h) => {
                 if let Some(h) = h {
                     t.hits += 1;
+                    if t.hits == 2 {
+                        // The first hit's `prev` window held only part of the tone: its phase advance is off by
+                        // twice the missing share times the tone's offset, several Hz for a tone 1.5 % off nominal
+                        // (Q.24 requires those accepted). The second hit is the reference.
+                        t.first_freqs = h.freqs;
+                    }
                     t.last_freqs = h.freqs;
                     t.last_hit = index;
                     t.block_energy = t.block_energy.max(h.block_energy);
