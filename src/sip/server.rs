@@ -320,6 +320,13 @@ async fn on_transaction(ctx: Arc<Ctx>, mut tx: Transaction) {
     if has_to_tag(&tx) {
         match ctx.dialogs.match_dialog(&tx) {
             Some(mut dialog) => {
+                if is_out_of_order(&dialog, &tx) {
+                    // RFC 3261 §12.2.2: "If the remote sequence number was not empty, but the sequence number of
+                    // the request is lower than the remote sequence number, the request is out of order and MUST
+                    // be rejected with a 500 (Server Internal Error) response." (rsipstack drops it unanswered.)
+                    info!(%method, dialog = %dialog.id(), "in-dialog request with a lower cseq: 500");
+                    return reply(&mut tx, 500, vec![]).await;
+                }
                 if !in_dialog_turn(&ctx, &dialog, &mut tx).await {
                     return;
                 }
@@ -347,6 +354,24 @@ async fn on_transaction(ctx: Arc<Ctx>, mut tx: Transaction) {
         // RFC 3261 §8.2.1: a method we understand but do not support.
         _ => reply(&mut tx, 405, vec![Header::Allow(ALLOW.into())]).await,
     }
+}
+
+/// Whether a request on one of our UAS dialogs has a CSeq below the last one the peer used (ACK and CANCEL carry
+/// the CSeq of their INVITE and are never out of order).
+fn is_out_of_order(dialog: &Dialog, tx: &Transaction) -> bool {
+    let Dialog::Invite(d) = dialog else {
+        return false;
+    };
+    if d.role() != TransactionRole::Server
+        || matches!(tx.original.method, Method::Ack | Method::Cancel)
+    {
+        return false;
+    }
+    let Ok(cseq) = tx.original.cseq_header().and_then(|c| c.seq()) else {
+        return false;
+    };
+    let remote = d.snapshot().remote_cseq;
+    remote > 0 && cseq < remote
 }
 
 /// Longest wait of an in-dialog request for the ACK of the initial 2xx: Timer H (64*T1, RFC 3261 §17.2.1) ends the

@@ -660,3 +660,19 @@ fn in_dialog_options_lists_capabilities_and_unsupported_methods_get_405_with_all
     assert!(r.starts_with("SIP/2.0 481"), "{r}");
     call.hang_up();
 }
+
+#[test]
+fn in_dialog_request_with_a_lower_cseq_is_500() {
+    let gw = Gateway::start("", "");
+    let ua = RawUa::new(gw.addr);
+    let mut call = RawCall::establish(&ua, "cseq-order-1", &offer(PCMU, C_LOCAL, PCMU_ATTRS));
+    call.cseq = 10;
+    let r = call.ask("OPTIONS", "", "");
+    assert!(r.starts_with("SIP/2.0 200"), "{r}");
+    // RFC 3261 §12.2.2: CSeq 5 after 11 is out of order.
+    call.cseq = 4;
+    let r = call.ask("INFO", "", "");
+    assert!(r.starts_with("SIP/2.0 500"), "{r}");
+    call.cseq = 20;
+    call.hang_up();
+}
