@@ -294,9 +294,12 @@ impl Session {
         let mut shadow = serde_json::json!({
             "duration": duration.as_millis() as u64,
             "size": audio.len(),
-            "termchar": termchar.map(|c| c.to_string()),
             "maxtime": maxtime,
         });
+        // 2.0 §2.3.6: termchar is the key that ended the recording (dtmfterm), "otherwise it is undefined".
+        if let (Some(c), Some(o)) = (termchar, shadow.as_object_mut()) {
+            o.insert("termchar".into(), serde_json::Value::String(c.to_string()));
+        }
         // 2.1 §4: a mark executed while the record's prompts played.
         let mark = self.now.and_then(|now| self.marks.take(now));
         if let (Some(m), Some(o)) = (mark, shadow.as_object_mut()) {

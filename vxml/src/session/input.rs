@@ -79,6 +79,22 @@ fn is_dtmf_mode(doc: &Document, g: NodeId) -> bool {
     doc.attr(g, "mode") == Some("dtmf")
 }
 
+/// Whether a `<grammar type>` names a format this platform reads: SRGS 1.0 in its XML form
+/// (`application/srgs+xml`, and the pre-registration `application/grammar+xml`) or its ABNF form
+/// (`application/srgs`). Media type parameters and case are ignored.
+fn supported_type(t: &str) -> bool {
+    let base = t
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    matches!(
+        base.as_str(),
+        "application/srgs+xml" | "application/srgs" | "application/grammar+xml" | ""
+    )
+}
+
 impl Session {
     /// Queues the prompts of a field/menu/initial, activates its grammars and starts listening.
     pub(crate) fn start_collect(&mut self, doc: &Arc<Document>, item: NodeId) {
@@ -114,6 +130,26 @@ impl Session {
             (None, Some(x)) => Some(self.eval_string(x)?),
             _ => None,
         };
+        let builtin = src.as_deref().is_some_and(|s| s.starts_with("builtin:"));
+        if let Some(t) = doc
+            .attr(g, "type")
+            .filter(|t| !builtin && !supported_type(t))
+        {
+            // 2.0 §5.2.6: a grammar format the platform does not support is error.unsupported.format. A voice
+            // grammar is never activated (no recogniser), so only one that would be is refused.
+            if src.is_some() || is_dtmf_mode(doc, g) {
+                return Err(Event {
+                    name: "error.unsupported.format".into(),
+                    message: Some(format!(
+                        "{}:{}: grammar type {t:?} is not supported",
+                        doc.url,
+                        doc.pos(g)
+                    )),
+                });
+            }
+            tracing::debug!(at = %doc.pos(g), %t, "voice grammar of an unsupported type not activated");
+            return Ok(());
+        }
         match src {
             Some(s) => {
                 if let Some(b) = s.strip_prefix("builtin:") {
@@ -128,12 +164,17 @@ impl Session {
                 }
             }
             None => {
-                if !is_dtmf_mode(doc, g) {
-                    tracing::debug!(at = %doc.pos(g), "voice grammar not activated: no speech recogniser");
-                    return Ok(());
-                }
                 let raw = doc.raw(g).to_string();
-                let gr = Grammar::parse_srgs(&raw, &doc.url).map_err(|e| Event {
+                let parsed = Grammar::parse_srgs(&raw, &doc.url);
+                if !is_dtmf_mode(doc, g) {
+                    // Without mode="dtmf" the grammar is a voice grammar (the SRGS default), unless an inline ABNF
+                    // grammar declares `mode dtmf;` in its own header (SRGS 1.0 §4.7).
+                    if !matches!(&parsed, Ok(gr) if gr.mode() == Mode::Dtmf) {
+                        tracing::debug!(at = %doc.pos(g), "voice grammar not activated: no speech recogniser");
+                        return Ok(());
+                    }
+                }
+                let gr = parsed.map_err(|e| Event {
                     name: "error.badfetch".into(),
                     message: Some(format!("{}:{}: bad grammar: {e}", doc.url, doc.pos(g))),
                 })?;

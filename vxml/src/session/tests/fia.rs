@@ -67,3 +67,60 @@ fn builtin_number_has_no_leading_zero() {
     );
     assert_passed(&run(page, "007*5#"));
 }
+
+#[test]
+fn an_inline_abnf_grammar_declaring_mode_dtmf_is_active_without_a_mode_attribute() {
+    // SRGS 1.0 §4.7: the ABNF header's `mode dtmf;` makes it a DTMF grammar.
+    let page = format!(
+        r#"<form><field name="f"><grammar type="application/srgs"><![CDATA[#ABNF 1.0; mode dtmf; root $r;
+      $r = 1 2 {{out = "ok"}};]]></grammar><prompt>x</prompt>
+      <filled><if cond="f == 'ok'">{PASS}<else/><prompt>fail</prompt></if></filled>
+      <nomatch><prompt>fail nomatch</prompt></nomatch><noinput><prompt>fail noinput</prompt><exit/></noinput></field></form>"#
+    );
+    assert_passed(&run(page, "12"));
+}
+
+#[test]
+fn a_grammar_of_an_unsupported_type_is_error_unsupported_format() {
+    // 2.0 §5.2.6: "error.unsupported.format: the requested resource has a format that is not supported by the
+    // platform, e.g. an unsupported grammar format".
+    let page = format!(
+        r#"<form><field name="f"><grammar type="application/x-jsgf" mode="dtmf">( 1 | 2 )+</grammar><prompt>x</prompt>
+      <filled><prompt>fail</prompt></filled></field>
+      <catch event="error.unsupported.format">{PASS}</catch><catch event="error"><prompt>fail <value expr="_event"/></prompt><exit/></catch></form>"#
+    );
+    assert_passed(&run(page, ""));
+}
+
+#[test]
+fn a_voice_grammar_of_an_unsupported_type_is_left_inactive() {
+    // Not activated (no recogniser), so its format does not matter; the DTMF grammar beside it works.
+    let page = format!(
+        r#"<form><field name="f"><grammar type="application/x-jsgf">( one | two )+</grammar>{g}<prompt>x</prompt>
+      <filled>{PASS}</filled></field><catch event="error"><prompt>fail <value expr="_event"/></prompt><exit/></catch></form>"#,
+        g = key_grammar('5', "")
+    );
+    assert_passed(&run(page, "5"));
+}
+
+#[test]
+fn record_termchar_is_undefined_unless_a_key_ended_the_recording() {
+    // 2.0 §2.3.6: name$.termchar is the key that ended the recording, "otherwise it is undefined".
+    let page = format!(
+        r#"<form><record name="r"><prompt>x</prompt><filled><if cond="typeof r$.termchar == 'undefined'
+      &amp;&amp; r$.size == 8 &amp;&amp; r$.maxtime === false">{PASS}<else/><prompt>fail</prompt></if></filled></record></form>"#
+    );
+    let mut d = run(page, "");
+    d.s.handle_input(
+        d.now,
+        Input::RecordDone {
+            audio: b"RIFFdata".to_vec(),
+            media_type: "audio/x-wav".into(),
+            duration: Duration::from_secs(1),
+            termchar: None,
+            maxtime: false,
+        },
+    );
+    d.pump(false);
+    assert_passed(&d);
+}
