@@ -64,28 +64,29 @@ impl std::fmt::Display for Detection {
     }
 }
 
-/// A file that cannot be analysed.
+/// A file that cannot be analysed. The message holds the whole story (the cause is part of it, not also a
+/// `source()`), so an error chain printed with `{:#}` says it once, as `PromptError` does.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DetectError {
     /// Reading the file failed.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {error}")]
     Io {
         /// The file.
         path: String,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A damaged or unsupported capture.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Capture {
         /// The file.
         path: String,
         /// Why.
-        source: PcapError,
+        error: PcapError,
     },
     /// An audio file that cannot be decoded.
-    #[error("{0}")]
+    #[error(transparent)]
     Audio(#[from] crate::prompt::PromptError),
     /// A WAV file hound rejects.
     #[error("{path}: {message}")]
@@ -100,14 +101,14 @@ pub enum DetectError {
 /// Digits in a file: a pcap/pcapng capture (by its magic number) or audio (WAV, FLAC, MP3, Ogg).
 pub fn detect_file(path: &Path, opts: &DetectOptions) -> Result<Vec<Detection>, DetectError> {
     let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| DetectError::Io {
+    let bytes = std::fs::read(path).map_err(|error| DetectError::Io {
         path: name.clone(),
-        source,
+        error,
     })?;
     if is_capture(&bytes) {
-        let cap = read_capture(&bytes).map_err(|source| DetectError::Capture {
+        let cap = read_capture(&bytes).map_err(|error| DetectError::Capture {
             path: name.clone(),
-            source,
+            error,
         })?;
         if let Some(why) = &cap.truncated {
             tracing::warn!(file = %name, %why, "capture ends in a damaged record; using the packets before it");
@@ -310,4 +311,47 @@ fn append(pcm: &mut Vec<i16>, law: Law, r: &crate::capture::Released) {
     pcm.resize(at + r.payload.len(), 0);
     // The slice was just sized to the payload: lengths match.
     let _ = g711::decode(law, &r.payload, &mut pcm[at..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    /// The messages of an error chain, outermost first (what `{:#}` joins with ": ").
+    fn chain(e: &DetectError) -> Vec<String> {
+        let mut out = vec![e.to_string()];
+        let mut cur = e.source();
+        while let Some(c) = cur {
+            out.push(c.to_string());
+            cur = c.source();
+        }
+        out
+    }
+
+    /// `vxgate dtmf detect` printed "cannot read x: No such file or directory (os error 2): No such file or
+    /// directory (os error 2)": the cause was both in the message and the `source()`.
+    #[test]
+    fn error_chain_says_the_cause_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.wav");
+        let capture = dir.path().join("bad.pcap");
+        std::fs::write(&capture, [0xd4, 0xc3, 0xb2, 0xa1, 2, 0]).unwrap();
+        let text = dir.path().join("notes.wav");
+        std::fs::write(&text, b"hello, this is not audio at all").unwrap();
+        for path in [missing, capture, text] {
+            let err = detect_file(&path, &DetectOptions::default()).unwrap_err();
+            let msgs = chain(&err);
+            for (i, m) in msgs.iter().enumerate() {
+                for later in &msgs[i + 1..] {
+                    assert!(!m.contains(later.as_str()), "{msgs:?}");
+                }
+            }
+            assert!(
+                msgs[0].contains("missing.wav")
+                    || msgs[0].contains("bad.pcap")
+                    || msgs[0].contains("notes.wav")
+            );
+        }
+    }
 }
