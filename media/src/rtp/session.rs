@@ -86,7 +86,8 @@ pub struct Session {
     last_rtcp: Instant,
     initial: bool,
     avg_rtcp_size: f64,
-    last_sr: Option<(u32, Instant)>,
+    /// The last SR received: its sender, the middle 32 bits of its NTP timestamp, and when it arrived.
+    last_sr: Option<(Ssrc, u32, Instant)>,
     remote_sent: bool,
     we_sent: bool,
     /// RTP went out in the interval before the last report (§6.4: an SR is due if we sent in either).
@@ -207,7 +208,7 @@ impl Session {
                 RtcpItem::SenderReport { ssrc, .. } if ssrc == me => collided = true,
                 RtcpItem::Report { reporter, .. } if reporter == me => collided = true,
                 RtcpItem::SenderReport { ssrc, info } if remote.is_none_or(|r| r == ssrc) => {
-                    self.last_sr = Some(((info.ntp >> 16) as u32, now));
+                    self.last_sr = Some((ssrc, (info.ntp >> 16) as u32, now));
                     news.sender_report = true;
                 }
                 RtcpItem::Report { block, .. } if block.ssrc == me && block.lsr != 0 => {
@@ -309,17 +310,22 @@ impl Session {
         let received = self.receiver.stats().received;
         self.remote_sent = received > self.remote_packets_at_report[0];
         self.remote_packets_at_report = [self.remote_packets_at_report[1], received];
-        let block = self.receiver.report().map(|f| ReportBlock {
-            ssrc: f.ssrc,
-            fraction_lost: f.fraction_lost,
-            cumulative_lost: f.cumulative_lost,
-            highest_seq: f.highest_seq,
-            jitter: f.jitter,
-            lsr: self.last_sr.map_or(0, |(lsr, _)| lsr),
-            dlsr: self.last_sr.map_or(0, |(_, at)| {
-                (now.saturating_duration_since(at).as_secs_f64() * 65536.0).min(f64::from(u32::MAX))
-                    as u32
-            }),
+        let last_sr = self.last_sr;
+        let block = self.receiver.report().map(|f| {
+            // §6.4.1: LSR and DLSR refer to the last SR *from the source this block is about*; 0 if none.
+            let sr = last_sr.filter(|(from, _, _)| *from == f.ssrc);
+            ReportBlock {
+                ssrc: f.ssrc,
+                fraction_lost: f.fraction_lost,
+                cumulative_lost: f.cumulative_lost,
+                highest_seq: f.highest_seq,
+                jitter: f.jitter,
+                lsr: sr.map_or(0, |(_, lsr, _)| lsr),
+                dlsr: sr.map_or(0, |(_, _, at)| {
+                    (now.saturating_duration_since(at).as_secs_f64() * 65536.0)
+                        .min(f64::from(u32::MAX)) as u32
+                }),
+            }
         });
         let me = self.sender.ssrc();
         let ntp = self.ntp(now);
@@ -522,6 +528,37 @@ mod tests {
             1,
             "§6.4.1: counts restart with the new SSRC"
         );
+    }
+
+    /// §6.4.1: LSR/DLSR come from the last SR of the source the block reports on; an SR of another source (one
+    /// the receiver is not locked on) must not be quoted.
+    #[test]
+    fn lsr_only_from_the_reported_source() {
+        let t0 = Instant::now();
+        let wall = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let mut a = session(0xa, 1, t0, wall);
+        let mut x = session(0x77, 5, t0, wall);
+        let mut b = session(0xb, 2, t0, wall);
+        let mut pkt = [0u8; 200];
+        // b hears an SR from x before any RTP (so before it has locked on a source), then locks on a's RTP
+        x.sender().audio(t0, &[0xff; 160], 160, &mut pkt).unwrap();
+        let mut sr = [0u8; 256];
+        let (_, n) = next_report(&mut x, &mut sr);
+        assert_eq!(sr[1], rtcp::pt::SR);
+        b.handle_rtcp(t0, &sr[..n]).unwrap();
+        for i in 0..10u64 {
+            let now = t0 + Duration::from_millis(20 * i);
+            let n = a.sender().audio(now, &[0xff; 160], 160, &mut pkt).unwrap();
+            b.handle_rtp(now, &pkt[..n]).unwrap();
+        }
+        let mut rr = [0u8; 256];
+        let (_, m) = next_report(&mut b, &mut rr);
+        let items: Vec<_> = rtcp::read(&rr[..m]).unwrap().collect();
+        let Some(RtcpItem::Report { block, .. }) = items.first() else {
+            panic!("{items:?}")
+        };
+        assert_eq!(block.ssrc, Ssrc(0xa));
+        assert_eq!((block.lsr, block.dlsr), (0, 0));
     }
 
     /// §8.2 also holds for RTCP: a sender report under our SSRC is a collision.
