@@ -607,6 +607,12 @@ impl ScriptEngine {
             return Err(ScriptError(format!("cannot assign to {name:?}")));
         }
         let base = name.split(['.', '[']).next().unwrap_or(name);
+        // 2.0 §5.1.2: session variables are read-only.
+        if base == "session" && !chain.iter().any(|s| self.has(s, base)) {
+            return Err(ScriptError(format!(
+                "cannot assign to {name:?}: session variables are read-only"
+            )));
+        }
         let declared = chain.iter().any(|s| self.has(s, base)) || self.global_has(base);
         if !declared {
             return Err(ScriptError(format!(

@@ -843,6 +843,15 @@ impl Session {
         let conn = self.js.get_prop(&val, "connection");
         let remote = self.js.get_prop(&conn, "remote");
         self.js.set_prop(&conn, "originator", &remote);
+        // 2.0 §5.1.2: session variables are read-only and documents cannot declare new ones: the object tree is
+        // frozen and the global binding cannot be replaced.
+        let freeze = "(function(){ (function f(o){ Object.freeze(o); Object.getOwnPropertyNames(o).forEach( \
+            function(k){ var v = o[k]; if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) f(v); }); \
+            })(session); Object.defineProperty(globalThis, 'session', {writable: false, configurable: false}); \
+            return true; })()";
+        if let Err(e) = self.js.eval(&[], freeze) {
+            tracing::warn!("session variables left writable: {e}");
+        }
     }
 }
 

@@ -133,3 +133,15 @@ fn subdialog_post_sends_its_namelist_in_the_body_and_get_before_the_fragment() {
     assert_eq!(subs[1].method, Method::Get);
     assert_eq!(subs[1].url, "http://h/sub.vxml?a=x+y");
 }
+
+#[test]
+fn session_variables_are_read_only() {
+    // 2.0 §5.1.2: session variables are read-only; documents cannot declare new ones.
+    let d = run(
+        r#"<form><catch event="error.semantic"><if cond="session.connection.local.uri === ''
+        &amp;&amp; session.x === undefined"><prompt>pass</prompt><else/><prompt>fail changed</prompt></if><exit/></catch>
+      <block><script>session.x = 1; session.connection.local.uri = 'changed';</script>
+      <assign name="session.connection.local.uri" expr="'changed'"/><prompt>fail assigned</prompt></block></form>"#,
+    );
+    assert_passed(&d);
+}
