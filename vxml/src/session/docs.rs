@@ -326,7 +326,21 @@ impl Session {
                 }
             }
             Then::DocInitDone { fragment } => self.next = Some(Next::EnterDialog(fragment)),
-            Then::DialogInitDone | Then::Fia => {}
+            Then::DialogInitDone => {
+                // 2.0 §2.3.4: the parameters of a <subdialog> "must be declared as <var> elements in the form
+                // executed as the subdialog or an error.semantic will be thrown".
+                let left: Vec<String> = self.params.drain(..).map(|(k, _)| k).collect();
+                if !left.is_empty() {
+                    self.throw_event(
+                        "error.semantic",
+                        Some(format!(
+                            "subdialog parameter(s) {} not declared by a <var> of the form",
+                            left.join(", ")
+                        )),
+                    );
+                }
+            }
+            Then::Fia => {}
         }
     }
 

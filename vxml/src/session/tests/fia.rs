@@ -124,3 +124,21 @@ fn record_termchar_is_undefined_unless_a_key_ended_the_recording() {
     d.pump(false);
     assert_passed(&d);
 }
+
+#[test]
+fn a_subdialog_param_without_a_var_in_the_form_is_error_semantic() {
+    // 2.0 §2.3.4: parameters "must be declared as <var> elements in the form executed as the subdialog or an
+    // error.semantic will be thrown". Declared ones are still passed.
+    let caller = doc(&format!(
+        r#"<form><subdialog name="s" src="http://h/sub.vxml"><param name="p" expr="'a'"/><param name="zz" expr="1"/>
+      <filled><prompt>fail</prompt></filled></subdialog>
+      <catch event="bad.param"><if cond="_message == 'a'">{PASS}<else/><prompt>fail</prompt></if></catch></form>"#
+    ));
+    let sub = doc(
+        r#"<form><var name="p"/><catch event="error.semantic"><return event="bad.param" messageexpr="p"/></catch>
+      <block><return/></block></form>"#,
+    );
+    let mut d = Driver::new(&[("http://h/a.vxml", caller), ("http://h/sub.vxml", sub)]);
+    d.pump(false);
+    assert_passed(&d);
+}
