@@ -295,7 +295,19 @@ pub const DOM_JS: &str = r#"
       return v.substr(off, count);
     };
   }
+  // The DOM is read-only (2.1 §5): the mutators of DOM Level 2 Core raise NO_MODIFICATION_ALLOWED_ERR (code 7),
+  // and every node is frozen once built, so plain assignments change nothing either.
+  var MUTATORS = ['appendChild', 'insertBefore', 'removeChild', 'replaceChild', 'normalize', 'cloneNode',
+    'setAttribute', 'setAttributeNS', 'setAttributeNode', 'setAttributeNodeNS', 'removeAttribute',
+    'removeAttributeNS', 'removeAttributeNode', 'setNamedItem', 'setNamedItemNS', 'removeNamedItem',
+    'removeNamedItemNS', 'appendData', 'insertData', 'deleteData', 'replaceData', 'splitText',
+    'createElement', 'createElementNS', 'createTextNode', 'createComment', 'createCDATASection',
+    'createProcessingInstruction', 'createAttribute', 'createAttributeNS', 'createDocumentFragment',
+    'createEntityReference', 'importNode'];
+  function readonly(){ var e = new Error('NO_MODIFICATION_ALLOWED_ERR: the data DOM is read-only'); e.code = 7; throw e; }
+  function seal(o){ for (var i = 0; i < MUTATORS.length; i++) o[MUTATORS[i]] = readonly; }
   function base(n, parent, doc){
+    seal(n);
     n.parentNode = parent; n.ownerDocument = doc; n.attributes = null;
     n.namespaceURI = null; n.prefix = null; n.localName = null; n.childNodes = list([]);
     n.firstChild = null; n.lastChild = null; n.previousSibling = null; n.nextSibling = null;
@@ -333,6 +345,7 @@ pub const DOM_JS: &str = r#"
         at.prefix = pre(a[0]); at.localName = local(a[0]);
         attrs.push(at);
       }
+      seal(attrs);
       n.attributes = list(attrs);
       attrs.getNamedItem = function(k){
         for (var i = 0; i < attrs.length; i++) if (attrs[i].name === k) return attrs[i];
@@ -374,6 +387,11 @@ pub const DOM_JS: &str = r#"
     doc.getElementsByTagName = function(t){ return list(walk(doc, byName(t), [])); };
     doc.getElementsByTagNameNS = function(ns, l){ return list(walk(doc, byNS(ns, l), [])); };
     doc.getElementById = function(){ return null; };
+    (function freeze(n){
+      if (n === null || typeof n !== 'object' || Object.isFrozen(n)) return;
+      Object.freeze(n);
+      for (var k in n) if (k !== 'parentNode' && k !== 'ownerDocument') freeze(n[k]);
+    })(doc);
     return doc;
   }});
 })(globalThis);

@@ -143,3 +143,23 @@ fn data_that_is_not_xml_is_error_badfetch() {
         d.said
     );
 }
+
+#[test]
+fn data_dom_is_read_only() {
+    // 2.1 §5: a read-only DOM; a mutator raises an exception (error.semantic), an assignment changes nothing.
+    let page = doc(
+        r#"<form><catch event="error.semantic"><if cond="d.documentElement.getAttribute('k') == 'v'
+          &amp;&amp; d.documentElement.firstChild.data == 'x' &amp;&amp; d.documentElement.childNodes.length == 1">
+          <prompt>pass</prompt><else/><prompt>fail changed</prompt></if><exit/></catch>
+        <catch><prompt>fail <value expr="_event"/></prompt><exit/></catch>
+        <data name="d" src="d.xml"/>
+        <block><script>d.documentElement.firstChild.data = 'y'; d.documentElement.tagName = 'z';</script>
+          <script>d.documentElement.setAttribute('k', 'w');</script><prompt>fail modified</prompt></block></form>"#,
+    );
+    let mut d = Driver::with_raw(
+        &[("http://h/a.vxml", page)],
+        &[("http://h/d.xml", b"<r k=\"v\">x</r>", Some("text/xml"))],
+    );
+    d.pump(false);
+    assert_passed(&d);
+}
