@@ -52,6 +52,11 @@ impl Session {
         }
         match doc.name(item) {
             "block" => {
+                // Appendix C suppresses prompt queuing only right after an iteration that ended in a catch without
+                // <reprompt>: once a block has run, the next input item queues its prompts as usual.
+                if let Some(d) = self.ctxs.last_mut().and_then(|c| c.dialog.as_mut()) {
+                    d.queue_prompts = true;
+                }
                 let var = self.item_var(item);
                 self.set_dialog_var(&var, &self.js.boolean(true));
                 if let Err(ev) = self.run_content(doc, vec![item]) {

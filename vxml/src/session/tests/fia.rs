@@ -142,3 +142,17 @@ fn a_subdialog_param_without_a_var_in_the_form_is_error_semantic() {
     d.pump(false);
     assert_passed(&d);
 }
+
+#[test]
+fn prompts_are_queued_again_once_a_block_ran_after_a_catch() {
+    // Appendix C skips prompt queuing only when "the last loop iteration ended with a catch that had no
+    // <reprompt>": here the iteration after the catch runs a block, so the field's prompt plays.
+    let page = format!(
+        r#"<form><catch event="x"><log>caught</log></catch><block><throw event="x"/></block><block><log>b2</log></block>
+      <field name="f">{g}<prompt>fprompt</prompt><filled>{PASS}</filled></field></form>"#,
+        g = key_grammar('5', "")
+    );
+    let d = run(page, "5");
+    assert_passed(&d);
+    assert_eq!(d.said, vec!["fprompt", "pass"]);
+}
