@@ -641,6 +641,18 @@ impl Session {
         }
     }
 
+    /// 2.0 §2.3.3: "if any field item variable is set by user input, then all `<initial>` form item variables are
+    /// set to true, before any `<filled>` actions are executed".
+    fn set_initials(&mut self, doc: &Document) {
+        let Some(dialog) = self.ctx().dialog.as_ref().map(|d| d.id) else {
+            return;
+        };
+        for i in doc.children_named(dialog, "initial").collect::<Vec<_>>() {
+            let name = self.item_var(i);
+            self.set_dialog_var(&name, &self.js.boolean(true));
+        }
+    }
+
     /// Sets a field's shadow variables `name$` (2.0 §2.3.1) for a DTMF result.
     fn set_field_shadow(
         &mut self,
@@ -702,6 +714,7 @@ impl Session {
                 let v = self.js.from_json(&value);
                 self.set_dialog_var(&name, &v);
                 self.set_field_shadow(i, &interp, &utterance, mark.as_ref());
+                self.set_initials(&doc);
                 self.run_filled(vec![i]);
             }
             Owner::Form => {
@@ -725,12 +738,11 @@ impl Session {
                                 }
                             }
                         }
-                        "initial" => {
-                            let name = self.item_var(f);
-                            self.set_dialog_var(&name, &self.js.boolean(true));
-                        }
                         _ => {}
                     }
+                }
+                if !filled.is_empty() {
+                    self.set_initials(&doc);
                 }
                 self.run_filled(filled);
             }

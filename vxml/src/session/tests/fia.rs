@@ -156,3 +156,35 @@ fn prompts_are_queued_again_once_a_block_ran_after_a_catch() {
     assert_passed(&d);
     assert_eq!(d.said, vec!["fprompt", "pass"]);
 }
+
+#[test]
+fn initial_is_set_when_a_field_is_filled_by_its_own_grammar() {
+    // 2.0 §2.3.3: any field filled by user input sets every <initial> variable to true before <filled> runs. Here
+    // the initial's catch sends the FIA to the field, whose own grammar fills it.
+    let page = format!(
+        r#"<form>{form_g}<initial name="i"><prompt>both</prompt><nomatch><goto nextitem="a"/></nomatch></initial>
+      <field name="a">{a_g}<prompt>a</prompt><filled><if cond="i === true">{PASS}<else/><prompt>fail</prompt></if></filled></field>
+      </form>"#,
+        form_g = key_grammar('9', "out.a = 'nine';"),
+        a_g = key_grammar('5', "")
+    );
+    assert_passed(&run(page, "15"));
+}
+
+#[test]
+fn initial_stays_unset_when_a_form_grammar_fills_no_field() {
+    // The form grammar matches but names no field of the form: no field is filled, so <initial> is visited again.
+    let page = format!(
+        r#"<form><var name="n" expr="0"/>{form_g}<initial name="i"><prompt>both</prompt></initial>
+      <field name="a">{a_g}<prompt>a</prompt></field>
+      <block><if cond="a == '5'">{PASS}<else/><prompt>fail</prompt></if></block>
+      <catch event="nomatch"><prompt>fail</prompt><exit/></catch></form>"#,
+        form_g = "<grammar mode=\"dtmf\" version=\"1.0\" root=\"r\" xmlns=\"http://www.w3.org/2001/06/grammar\" \
+                  tag-format=\"semantics/1.0\"><rule id=\"r\"><one-of><item>9<tag>out.zz = 1;</tag></item>\
+                  <item>8<tag>out.a = '5';</tag></item></one-of></rule></grammar>",
+        a_g = key_grammar('5', "")
+    );
+    let d = run(page, "98");
+    assert_passed(&d);
+    assert_eq!(d.said, vec!["both", "both", "pass"]);
+}
