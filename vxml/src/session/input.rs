@@ -722,23 +722,17 @@ impl Session {
                     return;
                 };
                 let mut filled = Vec::new();
-                for f in doc.elements(dialog).collect::<Vec<_>>() {
-                    match doc.name(f) {
-                        "field" => {
-                            let name = self.item_var(f);
-                            let slot = doc.attr(f, "slot").unwrap_or(&name).to_string();
-                            if let Value::Object(m) = &interp {
-                                if let Some(v) = m.get(&slot) {
-                                    let jv = self.js.from_json(v);
-                                    self.set_dialog_var(&name, &jv);
-                                    // 2.0 §2.3.1 / Appendix C: a field filled from a form-level grammar has its
-                                    // shadow variables too (utterance, inputmode, confidence, interpretation).
-                                    self.set_field_shadow(f, &interp, &utterance, mark.as_ref());
-                                    filled.push(f);
-                                }
-                            }
-                        }
-                        _ => {}
+                let fields: Vec<NodeId> = doc.children_named(dialog, "field").collect();
+                for f in fields {
+                    let name = self.item_var(f);
+                    let slot = doc.attr(f, "slot").unwrap_or(&name).to_string();
+                    if let Some(v) = interp.as_object().and_then(|m| m.get(&slot)) {
+                        let jv = self.js.from_json(v);
+                        self.set_dialog_var(&name, &jv);
+                        // 2.0 §2.3.1 / Appendix C: a field filled from a form-level grammar has its shadow
+                        // variables too (utterance, inputmode, confidence, interpretation).
+                        self.set_field_shadow(f, &interp, &utterance, mark.as_ref());
+                        filled.push(f);
                     }
                 }
                 if !filled.is_empty() {
