@@ -101,6 +101,8 @@ pub struct Session {
     /// Our old SSRC, to be retired with a BYE after a collision (§8.2).
     retired_ssrc: Option<Ssrc>,
     ssrc_changes: u32,
+    /// The remote source said BYE: it is no longer a member (§6.3.4) until a new source is locked.
+    remote_left: bool,
 }
 
 impl Session {
@@ -130,6 +132,7 @@ impl Session {
             rtt: None,
             retired_ssrc: None,
             ssrc_changes: 0,
+            remote_left: false,
         };
         s.next_rtcp = now + s.interval();
         s
@@ -154,7 +157,12 @@ impl Session {
     ) -> Result<Verdict<'a>, PacketError> {
         let verdict = self.receiver.handle(now, buf)?;
         let ssrc = match verdict {
-            Verdict::Accept(a) => Some(a.packet.ssrc),
+            Verdict::Accept(a) => {
+                if a.new_source {
+                    self.remote_left = false;
+                }
+                Some(a.packet.ssrc)
+            }
             Verdict::Discard(_) => super::packet::RtpPacket::parse(buf).ok().map(|p| p.ssrc),
         };
         if ssrc == Some(self.sender.ssrc()) {
@@ -224,6 +232,10 @@ impl Session {
                 RtcpItem::Bye { ssrc } if remote.is_none_or(|r| r == ssrc) => {
                     self.receiver.handle_bye(ssrc);
                     news.bye = true;
+                    if remote.is_some() && !self.remote_left {
+                        self.remote_left = true;
+                        self.reverse_reconsider(now, 1, 2);
+                    }
                 }
                 _ => {}
             }
@@ -361,10 +373,23 @@ impl Session {
         Ok(n)
     }
 
+    /// §6.3.4 reverse reconsideration, when members drop from `pmembers` to `members` (a BYE): the next report
+    /// moves closer, `tn = tc + (members/pmembers)(tn − tc)`, and so does the last one, `tp = tc − (members/pmembers)
+    /// (tc − tp)`, so that the next interval is drawn from a proportionally earlier start.
+    fn reverse_reconsider(&mut self, now: Instant, members: u32, pmembers: u32) {
+        let ratio = f64::from(members) / f64::from(pmembers);
+        let ahead = self.next_rtcp.saturating_duration_since(now);
+        self.next_rtcp = now + ahead.mul_f64(ratio);
+        let behind = now.saturating_duration_since(self.last_rtcp);
+        self.last_rtcp = now
+            .checked_sub(behind.mul_f64(ratio))
+            .unwrap_or(self.last_rtcp);
+    }
+
     fn interval(&mut self) -> Duration {
         let we_sent = self.we_sent;
-        let senders = u32::from(we_sent) + u32::from(self.remote_sent);
-        let members = 1 + u32::from(self.receiver.source().is_some());
+        let senders = u32::from(we_sent) + u32::from(self.remote_sent && !self.remote_left);
+        let members = 1 + u32::from(self.receiver.source().is_some() && !self.remote_left);
         let input = IntervalInput {
             members,
             senders,
@@ -528,6 +553,38 @@ mod tests {
             1,
             "§6.4.1: counts restart with the new SSRC"
         );
+    }
+
+    /// §6.3.4: a BYE from the other side halves the wait for our next report (members 2 → 1) and the time since
+    /// the last one.
+    #[test]
+    fn remote_bye_brings_the_next_report_closer() {
+        let t0 = Instant::now();
+        let mut a = session(0xa, 1, t0, SystemTime::now());
+        let mut b = session(0xb, 2, t0, SystemTime::now());
+        let mut pkt = [0u8; 200];
+        for i in 0..10u64 {
+            let now = t0 + Duration::from_millis(20 * i);
+            let n = a.sender().audio(now, &[0xff; 160], 160, &mut pkt).unwrap();
+            b.handle_rtp(now, &pkt[..n]).unwrap();
+        }
+        let tc = t0 + Duration::from_millis(500);
+        let tn = b.poll_timeout();
+        assert!(tn > tc);
+        let mut out = [0u8; 256];
+        let n = a.bye(tc, &mut out).unwrap();
+        assert!(b.handle_rtcp(tc, &out[..n]).unwrap().bye);
+        let expect = tc + (tn - tc) / 2;
+        let got = b.poll_timeout();
+        assert!(
+            got.max(expect) - got.min(expect) < Duration::from_micros(1),
+            "{:?} vs {:?}",
+            got - t0,
+            expect - t0
+        );
+        // a second BYE changes nothing more
+        b.handle_rtcp(tc, &out[..n]).unwrap();
+        assert_eq!(b.poll_timeout(), got);
     }
 
     /// §6.4.1: LSR/DLSR come from the last SR of the source the block reports on; an SR of another source (one
