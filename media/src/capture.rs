@@ -220,7 +220,7 @@ impl Capture {
         }
         let mut t = self.started + self.cfg.max_duration;
         if self.heard_speech {
-            t = t.min(self.last_packet + self.cfg.final_silence);
+            t = t.min(self.silence_deadline());
         } else if let Some(ni) = self.cfg.no_input_timeout {
             t = t.min(self.started + ni);
         }
@@ -232,7 +232,7 @@ impl Capture {
         if self.stopped.is_some() {
             return None;
         }
-        if self.heard_speech && now >= self.last_packet + self.cfg.final_silence {
+        if self.heard_speech && now >= self.silence_deadline() {
             self.stopped = Some(StopReason::FinalSilence);
         } else if !self.heard_speech
             && self
@@ -245,6 +245,14 @@ impl Capture {
             self.stopped = Some(StopReason::MaxTime);
         }
         self.stopped
+    }
+
+    /// When packets stopped coming after speech: the final silence is what the audio already held after the last
+    /// voiced frame plus the time without packets, so the wait is shortened by the silence already heard (a caller
+    /// who went quiet and then stopped sending, DTX, must not get the full `final_silence` twice).
+    fn silence_deadline(&self) -> Instant {
+        let heard = Duration::from_nanos(self.silence_run as u64 * 1_000_000_000 / u64::from(RATE));
+        self.last_packet + self.cfg.final_silence.saturating_sub(heard)
     }
 
     /// Finishes: a recording stopped by the caller or by DTMF also gets the audio still in the jitter buffer.

@@ -125,6 +125,24 @@ fn packets_stop_arriving() {
     assert_eq!(call.cap.next_timeout(), None);
 }
 
+/// Speech, 600 ms of silence packets, then no packets (DTX): the final silence (1 s) counts the silence already
+/// heard, so the recording ends about 400 ms after the last packet, not a full second after it.
+#[test]
+fn silence_heard_before_packets_stop_counts() {
+    let mut call = Call::new(cfg());
+    call.send(50, true);
+    call.send(30, false);
+    let last = call.now() - PT;
+    let t = call.cap.next_timeout().unwrap();
+    // the jitter buffer still holds up to 4 packets (80 ms) not yet judged
+    assert!(
+        t >= last + Duration::from_millis(400) && t <= last + Duration::from_millis(480),
+        "{:?} after the last packet",
+        t - last
+    );
+    assert_eq!(call.cap.poll_timeout(t), Some(StopReason::FinalSilence));
+}
+
 #[test]
 fn reordering_loss_and_duplicates() {
     let t0 = Instant::now();
