@@ -203,6 +203,9 @@ pub async fn start(config: Arc<GatewayConfig>, env: Arc<CallEnv>) -> Result<SipS
             tokio::spawn(on_transaction(ctx, tx));
         }
     });
+    if let Some(addr) = tcp {
+        wait_for_tcp_listener(addr).await;
+    }
     info!(udp = ?udp, tcp = ?tcp, "sip listening");
     Ok(SipServer {
         udp,
@@ -211,6 +214,30 @@ pub async fn start(config: Arc<GatewayConfig>, env: Arc<CallEnv>) -> Result<SipS
         cancel,
         table,
     })
+}
+
+/// Waits (bounded) until the stack's TCP listener on `addr` takes connections: rsipstack binds it in the endpoint's
+/// own task, so without this "sip listening" could be logged, and a peer refused, before it is there.
+async fn wait_for_tcp_listener(addr: SocketAddr) {
+    let probe = if addr.ip().is_unspecified() {
+        SocketAddr::new(
+            match addr {
+                SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+            },
+            addr.port(),
+        )
+    } else {
+        addr
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    while tokio::time::Instant::now() < deadline {
+        if tokio::net::TcpStream::connect(probe).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    warn!(%addr, "tcp listener not accepting connections yet");
 }
 
 async fn reply(tx: &mut Transaction, code: u16, headers: Vec<Header>) {
@@ -326,6 +353,12 @@ async fn on_transaction(ctx: Arc<Ctx>, mut tx: Transaction) {
                     // be rejected with a 500 (Server Internal Error) response." (rsipstack drops it unanswered.)
                     info!(%method, dialog = %dialog.id(), "in-dialog request with a lower cseq: 500");
                     return reply(&mut tx, 500, vec![]).await;
+                }
+                if matches!(method, Method::Message | Method::Publish) {
+                    // RFC 3261 §8.2.1: not supported here → 405 with Allow. Answered before rsipstack sees it:
+                    // its dialog takes MESSAGE/PUBLISH as a state (not an event) until the response is out, and a
+                    // request arriving in that window finds the dialog "not confirmed" and is dropped unanswered.
+                    return reply(&mut tx, 405, vec![Header::Allow(ALLOW.into())]).await;
                 }
                 if !in_dialog_turn(&ctx, &dialog, &mut tx).await {
                     return;
