@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use super::exec::FORM_ITEMS;
 use super::{Event, Exec, Frame, FrameKind, Session, Then};
 use crate::dom::{Document, NodeId, ROOT};
 use crate::event::{counted_as, counted_names, shorthand};
@@ -21,19 +22,46 @@ impl Session {
             .or(item)
             .or_else(|| self.ctx().dialog.as_ref().map(|d| d.id))
             .unwrap_or(ROOT);
-        // Event counters, kept per form item (the form's own for events outside any item), are incremented for the
-        // full event name and every prefix of it (2.0 §5.2.2: "event.foo.1" counts for "event.foo.1", "event.foo"
-        // and "event").
+        // Event counters are kept per form item, for events thrown while visiting it or running its <filled>; the
+        // form's (or menu's) own counters take events of dialog initialisation and form-level <filled> (2.0
+        // §5.2.2). They are incremented for the full event name and every prefix of it ("event.foo.1" counts for
+        // "event.foo.1", "event.foo" and "event").
+        let counter_item = match (origin, self.ctx().dialog.as_ref()) {
+            (Some(o), Some(d)) if doc.name(d.id) != "menu" && doc.is_within(o, d.id) => {
+                let mut cur = Some(o);
+                let mut found = None;
+                while let Some(e) = cur.filter(|e| *e != d.id) {
+                    if FORM_ITEMS.contains(&doc.name(e)) {
+                        found = Some(e);
+                        break;
+                    }
+                    if CATCHES.contains(&doc.name(e)) {
+                        // A handler runs "as if by copy" in the item being visited (§5.2.4).
+                        found = item;
+                        break;
+                    }
+                    cur = doc.parent(e);
+                }
+                found
+            }
+            _ => item,
+        };
         if let Some(d) = self.ctxs.last_mut().and_then(|c| c.dialog.as_mut()) {
             for n in counted_names(&ev.name) {
-                *d.event_counts.entry((item, n.to_string())).or_insert(0) += 1;
+                *d.event_counts
+                    .entry((counter_item, n.to_string()))
+                    .or_insert(0) += 1;
             }
         }
         let count_of = |s: &Session, name: &str| -> u32 {
             s.ctxs
                 .last()
                 .and_then(|c| c.dialog.as_ref())
-                .and_then(|d| d.event_counts.get(&(item, name.to_string())).copied())
+                .and_then(|d| {
+                    d.event_counts
+                        .get(&(counter_item, name.to_string()))
+                        .copied()
+                })
                 .unwrap_or(1)
         };
         // Candidates: catches of each enclosing element from the origin out, then the application root's.

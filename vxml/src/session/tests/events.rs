@@ -53,3 +53,26 @@ fn clear_resets_the_item_counters() {
       </form>"#);
     assert_passed(&d);
 }
+
+#[test]
+fn form_level_filled_events_use_the_form_counters() {
+    // §5.2.2: events thrown while executing a form-level <filled> count against the form, not the item last
+    // visited: the field's own earlier "e" does not make the form-level one its second occurrence.
+    let mut d = Driver::new(&[(
+        "http://h/a.vxml",
+        doc(r#"<form><var name="n" expr="0"/>
+          <catch event="e" count="2"><prompt>fail second e</prompt><exit/></catch>
+          <catch event="e"><assign name="n" expr="n + 1"/><if cond="n == 2"><prompt>pass</prompt><exit/></if></catch>
+          <field name="f" type="digits?length=1"><prompt>key</prompt><noinput><throw event="e"/></noinput></field>
+          <filled><throw event="e"/></filled></form>"#),
+    )]);
+    d.pump(false);
+    d.tick(5_000);
+    assert!(
+        d.end().is_none(),
+        "still collecting after the handlers: {:?}",
+        d.said
+    );
+    d.key(6_000, '5');
+    assert_passed(&d);
+}
