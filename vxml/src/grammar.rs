@@ -168,6 +168,25 @@ impl Grammar {
         })
     }
 
+    /// The same grammar with `rule` as its root: a `<grammar src="g.grxml#rule">` (VoiceXML 2.0 §3.1.1.2, SRGS 1.0
+    /// §2.2.2). The rule must exist and be public, as for any reference from outside the grammar.
+    pub fn with_root(&self, rule: &str) -> Result<Grammar, GrammarError> {
+        let def = self.main.rule(rule).ok_or_else(|| {
+            GrammarError::new(&self.main.uri, format!("no rule {rule:?} in the grammar"))
+        })?;
+        if !def.public {
+            return Err(GrammarError::new(
+                &self.main.uri,
+                format!(
+                    "rule {rule:?} is private and cannot be referenced from outside the grammar"
+                ),
+            ));
+        }
+        let mut main = (*self.main).clone();
+        main.root = Some(rule.to_string());
+        Grammar::from_doc(main, self.linked.clone())
+    }
+
     /// A DTMF grammar of alternatives, for `<option dtmf>` and `<choice dtmf>`: each key sequence (`"1"`, `"12"`,
     /// `"1 2"`, `"*"`) with its interpretation. Earlier alternatives win when several match. Characters that are
     /// not DTMF keys make that alternative unmatchable.

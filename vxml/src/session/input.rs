@@ -222,6 +222,11 @@ impl Session {
                     (uri, cur.clone(), prep.item)
                 }
             };
+            // The fragment names the root rule (`g.grxml#rule`); it is not part of the request.
+            let url = match url.split_once('#') {
+                Some((u, _)) => u.to_string(),
+                None => url,
+            };
             let req = self.request(&gdoc, at, url, FetchKind::Grammar, Method::Get, None);
             let id = self.fetch(req);
             self.wait = Some(Wait::Fetch {
@@ -253,10 +258,14 @@ impl Session {
         let Some(prep) = self.prep.as_mut() else {
             return;
         };
-        let (owner, ref_of) = match prep.specs.get(index) {
-            Some(Spec::Url(_, owner, _, _)) => (*owner, None),
+        let (owner, ref_of, root) = match prep.specs.get(index) {
+            Some(Spec::Url(url, owner, _, _)) => (
+                *owner,
+                None,
+                url.split_once('#').map(|(_, f)| f.to_string()),
+            ),
             Some(Spec::Ref { uri, target, depth }) => {
-                (Owner::Form, Some((uri.clone(), *target, *depth)))
+                (Owner::Form, Some((uri.clone(), *target, *depth)), None)
             }
             _ => return,
         };
@@ -278,7 +287,11 @@ impl Session {
         };
         let text = String::from_utf8_lossy(&resp.body).into_owned();
         {
-            match Grammar::parse_srgs(&text, &resp.url) {
+            let parsed = Grammar::parse_srgs(&text, &resp.url).and_then(|g| match &root {
+                Some(rule) if !rule.is_empty() => g.with_root(rule),
+                _ => Ok(g),
+            });
+            match parsed {
                 // Voice grammars are not activated: there is no recogniser.
                 Ok(g) if g.mode() == Mode::Voice && ref_of.is_none() => {
                     tracing::debug!(url = %resp.url, "voice grammar not activated: no speech recogniser");

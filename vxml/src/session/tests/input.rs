@@ -356,3 +356,34 @@ fn without_recordutterance_there_are_no_recording_variables() {
     d.key(100, '1');
     said_pass(&d);
 }
+
+#[test]
+fn a_fragment_in_grammar_src_names_the_root_rule() {
+    // VoiceXML 2.0 §3.1.1.2 / SRGS 1.0 §2.2.2: `g.grxml#second` activates the public rule `second`; the fragment is
+    // not sent in the request.
+    let page = doc(&format!(
+        r#"<form><field name="f"><grammar src="g.grxml#second"/>{CATCHES}
+      <filled><if cond="f == 'two'"><prompt>pass</prompt><else/><prompt>fail</prompt></if></filled></field></form>"#
+    ));
+    let g = grxml(
+        r#"<rule id="r" scope="public">1<tag>out = 'one';</tag></rule><rule id="second" scope="public">2<tag>out = 'two';</tag></rule>"#,
+    );
+    let mut d = Driver::new(&[("http://h/a.vxml", page), ("http://h/g.grxml", g)]);
+    d.pump(false);
+    assert!(d.requests.iter().any(|r| r.url == "http://h/g.grxml"));
+    d.key(100, '2');
+    said_pass(&d);
+}
+
+#[test]
+fn a_fragment_naming_a_missing_or_private_rule_is_error_badfetch() {
+    for fragment in ["nope", "hidden"] {
+        let page = doc(&format!(
+            r#"<form><field name="f"><grammar src="g.grxml#{fragment}"/>{CATCHES}<filled><prompt>fail</prompt></filled></field></form>"#
+        ));
+        let g = grxml(r#"<rule id="r" scope="public">1</rule><rule id="hidden">2</rule>"#);
+        let mut d = Driver::new(&[("http://h/a.vxml", page), ("http://h/g.grxml", g)]);
+        d.pump(false);
+        assert_eq!(d.said, vec!["badfetch"], "#{fragment}");
+    }
+}
