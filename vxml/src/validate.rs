@@ -198,6 +198,14 @@ fn check_one(doc: &Document, id: NodeId) -> Result<bool, DocumentError> {
             if srcs == 1 && doc.has_content(id) {
                 return bad("<script> may not have both a source and inline content".into());
             }
+            // 2.1 §2 (IR assertion 11): a script with neither a source nor inline content is error.badfetch.
+            if srcs == 0 && !doc.has_content(id) {
+                return bad("<script> needs src, srcexpr or inline content".into());
+            }
+        }
+        // 2.1 §4 (IR assertion 18): exactly one of name and nameexpr.
+        "mark" if one_of(&["name", "nameexpr"]) != 1 => {
+            return bad("<mark> needs exactly one of name, nameexpr".into())
         }
         "subdialog" if one_of(&["src", "srcexpr"]) > 1 => {
             return bad("<subdialog> may not have both src and srcexpr".into())

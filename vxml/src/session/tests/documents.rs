@@ -163,3 +163,32 @@ fn data_dom_is_read_only() {
     d.pump(false);
     assert_passed(&d);
 }
+
+#[test]
+fn empty_script_and_mark_without_a_name_are_error_badfetch() {
+    // VoiceXML 2.1 IR assertions 11 and 18: the document that holds them is refused with error.badfetch.
+    for bad in [
+        "<script/>",
+        "<prompt>a<mark/>b</prompt>",
+        "<prompt>a<mark name=\"m\" nameexpr=\"'m'\"/>b</prompt>",
+    ] {
+        let mut d = Driver::new(&[
+            (
+                "http://h/a.vxml",
+                doc(
+                    r#"<form><catch event="error.badfetch"><prompt>pass</prompt><exit/></catch>
+                  <catch><prompt>fail <value expr="_event"/></prompt><exit/></catch>
+                  <block><goto next="b.vxml"/></block></form>"#,
+                ),
+            ),
+            (
+                "http://h/b.vxml",
+                doc(&format!(
+                    "<form><block>{bad}<prompt>fail loaded</prompt></block></form>"
+                )),
+            ),
+        ]);
+        d.pump(false);
+        assert_passed(&d);
+    }
+}
