@@ -430,9 +430,10 @@ fn q24_short_off_nominal_tones_anywhere_in_the_stream() {
             }
         }
     }
-    // The one-block frequency estimate scatters by a few Hz on the closest pairs; allow 1 % of the sequences.
+    // The one-block frequency estimate scatters by a few Hz on the closest pairs (941 Hz with 1209 or 1336 Hz): 19
+    // of the 1920 sequences lose a digit (783 before the fix); allow 2 %.
     assert!(
-        lost.len() * 100 <= total,
+        lost.len() * 50 <= total,
         "{} of {total} lost digits: {lost:#?}",
         lost.len()
     );
