@@ -167,6 +167,7 @@ async fn run_inner(
                 _ = &mut deadline => break,
                 st = states.recv() => match st {
                     None | Some(DialogState::Terminated(..)) => {
+                        // CANCEL, or a BYE in the early dialog (answered 487 by the server); either way 487.
                         info!("call ended before answer: caller cancelled (487)");
                         media.close();
                         return;

@@ -360,6 +360,9 @@ async fn on_transaction(ctx: Arc<Ctx>, mut tx: Transaction) {
                     // request arriving in that window finds the dialog "not confirmed" and is dropped unanswered.
                     return reply(&mut tx, 405, vec![Header::Allow(ALLOW.into())]).await;
                 }
+                if method == Method::Bye && early_bye(&ctx, &dialog, &mut tx).await {
+                    return;
+                }
                 if !in_dialog_turn(&ctx, &dialog, &mut tx).await {
                     return;
                 }
@@ -405,6 +408,23 @@ fn is_out_of_order(dialog: &Dialog, tx: &Transaction) -> bool {
     };
     let remote = d.snapshot().remote_cseq;
     remote > 0 && cseq < remote
+}
+
+/// A BYE in an early dialog of ours (no final response to the INVITE yet), answered here: 200 to the BYE and 487
+/// to the INVITE. RFC 3261 §15.1.2: the UAS "MUST still respond to any pending requests received for that dialog.
+/// It is RECOMMENDED that a 487 (Request Terminated) response be generated". rsipstack's dialog would only answer
+/// the BYE and leave the INVITE transaction (and the call's task) waiting forever. Returns whether it was handled.
+async fn early_bye(ctx: &Ctx, dialog: &Dialog, tx: &mut Transaction) -> bool {
+    let Dialog::Invite(d) = dialog else {
+        return false;
+    };
+    if d.role() != TransactionRole::Server || ctx.acks.phase(&dialog.id()) != Phase::Pending {
+        return false;
+    }
+    info!(dialog = %dialog.id(), "bye before our final response: 200, and 487 to the invite");
+    reply(tx, 200, vec![]).await;
+    d.reject(Some(StatusCode::RequestTerminated), None).ok();
+    true
 }
 
 /// Longest wait of an in-dialog request for the ACK of the initial 2xx: Timer H (64*T1, RFC 3261 §17.2.1) ends the

@@ -670,3 +670,94 @@ fn in_dialog_request_with_a_lower_cseq_is_500() {
     call.cseq = 20;
     call.hang_up();
 }
+
+#[test]
+fn bye_in_the_early_dialog_is_200_and_the_invite_gets_487() {
+    let peers = "[[dial_peer]]\ntag = 9191\nservice = \"ringtone\"\nincoming_called_number = \"91919191\"\n\
+answer_delay_ms = 3000\nmax_conn = 1\n";
+    let gw = Gateway::start("", peers);
+    let ua = RawUa::new(gw.addr);
+    let invite = ua.request(
+        "INVITE",
+        "91919191",
+        "early-bye-1",
+        "",
+        &offer(PCMU, C_LOCAL, PCMU_ATTRS),
+    );
+    ua.send(invite.as_bytes());
+    let mut buf = [0u8; 8192];
+    let ringing = loop {
+        let (n, _) = ua.sock.recv_from(&mut buf).expect("a provisional response");
+        let r = String::from_utf8_lossy(&buf[..n]).to_string();
+        if r.starts_with("SIP/2.0 180") {
+            break r;
+        }
+        assert!(r.starts_with("SIP/2.0 1"), "{r}");
+    };
+    let to = header(&ringing, "To").expect("To").to_string();
+    let bye = ua
+        .request("BYE", "91919191", "early-bye-1", "", "")
+        .replace(
+            "branch=z9hG4bK-early-bye-1",
+            "branch=z9hG4bK-early-bye-1-bye",
+        )
+        .replace(
+            &format!("To: <sip:91919191@{}>", gw.addr),
+            &format!("To: {to}"),
+        )
+        .replace("CSeq: 1 BYE", "CSeq: 2 BYE");
+    ua.send(bye.as_bytes());
+    // RFC 3261 §15.1.2: 200 to the BYE, and the pending INVITE answered (487 recommended).
+    let (mut bye_ok, mut invite_487) = (false, false);
+    while !(bye_ok && invite_487) {
+        let r = ua
+            .final_response()
+            .expect("answers to the BYE and the INVITE");
+        if r.contains("CSeq: 2 BYE") {
+            assert!(r.starts_with("SIP/2.0 200"), "{r}");
+            bye_ok = true;
+        } else if r.contains("CSeq: 1 INVITE") {
+            assert!(r.starts_with("SIP/2.0 487"), "{r}");
+            invite_487 = true;
+        }
+    }
+    let ack = invite
+        .split("\r\n\r\n")
+        .next()
+        .unwrap_or_default()
+        .replacen("INVITE sip:", "ACK sip:", 1)
+        .replace("CSeq: 1 INVITE", "CSeq: 1 ACK")
+        .replace(
+            &format!("To: <sip:91919191@{}>", gw.addr),
+            &format!("To: {to}"),
+        )
+        .replace("Content-Type: application/sdp\r\n", "")
+        .replace(
+            &format!(
+                "Content-Length: {}",
+                invite.split("\r\n\r\n").nth(1).unwrap_or_default().len()
+            ),
+            "Content-Length: 0",
+        );
+    ua.send(format!("{ack}\r\n\r\n").as_bytes());
+    // The dial-peer's only slot comes free again (its call task ends just after the 487): the call is really over.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for attempt in 0.. {
+        let call_id = format!("early-bye-next-{attempt}");
+        let r = ua.ask(&ua.request(
+            "INVITE",
+            "91919191",
+            &call_id,
+            "",
+            &offer(PCMU, C_LOCAL, PCMU_ATTRS),
+        ));
+        if r.starts_with("SIP/2.0 200") {
+            break;
+        }
+        assert!(
+            r.starts_with("SIP/2.0 503") && Instant::now() < deadline,
+            "the slot never came free:\n{r}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
