@@ -320,6 +320,26 @@ impl MediaEngine {
         &self,
         cfg: SessionConfig,
     ) -> Result<(MediaHandle, mpsc::Receiver<MediaEvent>), EngineError> {
+        self.open_on(cfg, None)
+    }
+
+    /// Opens a session on the scheduler of `peer`, for two sessions that exchange media inside this process (the
+    /// two legs of a relayed call, a load generator's caller and its gateway leg): the datagrams between them then
+    /// never cross cores — the kernel hands a loopback datagram to its socket on the sending core, and the reader
+    /// is the same thread.
+    pub async fn open_beside(
+        &self,
+        cfg: SessionConfig,
+        peer: &MediaHandle,
+    ) -> Result<(MediaHandle, mpsc::Receiver<MediaEvent>), EngineError> {
+        self.open_on(cfg, Some(peer.scheduler))
+    }
+
+    fn open_on(
+        &self,
+        cfg: SessionConfig,
+        scheduler: Option<usize>,
+    ) -> Result<(MediaHandle, mpsc::Receiver<MediaEvent>), EngineError> {
         let ptime = cfg.ptime.unwrap_or(self.shared.cfg.ptime);
         check_ptime(ptime)?;
         let pt = PayloadType::new(cfg.payload_type).ok_or_else(|| {
@@ -341,13 +361,15 @@ impl MediaEngine {
         for s in lease.rtp.iter().chain(lease.rtcp.iter()) {
             s.set_nonblocking(true)?;
         }
-        let (sched_index, sched) = self
-            .shared
-            .schedulers
-            .iter()
-            .enumerate()
-            .min_by_key(|(_, s)| s.load.load(Ordering::Relaxed))
-            .ok_or(EngineError::Shutdown)?;
+        let schedulers = &self.shared.schedulers;
+        let (sched_index, sched) = match scheduler.and_then(|i| Some((i, schedulers.get(i)?))) {
+            Some(chosen) => chosen,
+            None => schedulers
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, s)| s.load.load(Ordering::Relaxed))
+                .ok_or(EngineError::Shutdown)?,
+        };
         let (events_tx, events_rx) = mpsc::channel(events::CHANNEL);
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed) as u64;
         let cname = self
@@ -375,6 +397,7 @@ impl MediaEngine {
         let handle = MediaHandle {
             id,
             local,
+            scheduler: sched_index,
             tx: sched.tx.clone(),
             closed: false,
         };
@@ -400,6 +423,8 @@ fn check_ptime(ptime: Duration) -> Result<(), EngineError> {
 pub struct MediaHandle {
     id: u64,
     local: SocketAddr,
+    /// Index of the scheduler that owns the session.
+    scheduler: usize,
     tx: mpsc::UnboundedSender<Command>,
     closed: bool,
 }

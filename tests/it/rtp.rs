@@ -384,6 +384,37 @@ async fn close_sends_bye_and_releases_ports() {
     .expect("ports released");
 }
 
+/// Two sessions on one scheduler (`open_beside`, as for the two legs of a relayed call) exchange media both ways,
+/// on an engine with two schedulers, and several pairs can share a scheduler.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_opened_beside_each_other_exchange_media() {
+    let engine = MediaEngine::start(engine_config(45000)).await.unwrap();
+    let mut pairs = Vec::new();
+    for _ in 0..3 {
+        let (a, a_events) = engine.open(SessionConfig::new(Law::Ulaw)).await.unwrap();
+        let (b, b_events) = engine
+            .open_beside(SessionConfig::new(Law::Alaw), &a)
+            .await
+            .unwrap();
+        a.set_remote(b.local_addr());
+        b.set_remote(a.local_addr());
+        pairs.push((a, a_events, b, b_events));
+    }
+    for (i, (a, a_events, b, b_events)) in pairs.iter_mut().enumerate() {
+        let (to_b, to_a) = (["1", "2", "3"][i], ["7", "8", "9"][i]);
+        a.send_dtmf(to_b);
+        b.send_dtmf(to_a);
+        for (events, want) in [(b_events, to_b), (a_events, to_a)] {
+            let ev = next_event(events, |e| matches!(e, MediaEvent::Dtmf { .. })).await;
+            let MediaEvent::Dtmf { digit, source } = ev else {
+                unreachable!()
+            };
+            assert_eq!(source, DtmfSource::Rfc4733);
+            assert_eq!(digit.to_string(), want);
+        }
+    }
+}
+
 /// 8 kHz µ-law of a DTMF tone pair for `ms` milliseconds followed by as much silence.
 fn tone_prompt(low: f64, high: f64, ms: usize) -> Prompt {
     let n = ms * 8;

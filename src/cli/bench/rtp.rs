@@ -53,8 +53,15 @@ pub struct Args {
     pub no_io_uring: bool,
     /// Put every sender session on one scheduler and every receiver on the other, as the bench did before
     /// (for comparison); by default each scheduler carries both.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "cross")]
     pub segregate: bool,
+    /// Put a stream's receiver on another scheduler than its sender, so every datagram crosses cores (for
+    /// comparison); by default the receiver is opened beside its sender.
+    #[arg(long)]
+    pub cross: bool,
+    /// The schedulers' tick in µs (packets leave on this grid).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(125..=20_000))]
+    pub tick_us: u64,
 }
 
 const PTIME: Duration = Duration::from_millis(20);
@@ -149,6 +156,7 @@ async fn run_once(args: &Args, streams: u32, seconds: u64) -> anyhow::Result<Run
         port_max: u16::MAX - 1,
         schedulers: args.schedulers,
         io_uring: !args.no_io_uring,
+        tick: Duration::from_micros(args.tick_us),
         ..EngineConfig::default()
     })
     .await
@@ -177,17 +185,25 @@ async fn run_once(args: &Args, streams: u32, seconds: u64) -> anyhow::Result<Run
     cfg.telephone_event = None;
     // The measuring window is fixed once all sessions exist; taps learn it at creation, so open everything first.
     let mut opened = Vec::with_capacity(streams as usize);
-    // The engine puts each new session on the least loaded scheduler, so opening sender then receiver every
-    // time would put every sender on one scheduler and every receiver on the other. A gateway's calls each send
-    // and receive; alternating the order gives each scheduler that mix (`--segregate` keeps the old order).
+    // By default a stream's receiver is opened beside its sender (`open_beside`), as a gateway keeps the two legs
+    // of a relayed call together: its datagrams stay on one core. The engine puts each new session on the least
+    // loaded scheduler, so `--cross` alternates which of the pair is opened first, to give each scheduler a mix
+    // of senders and receivers whose peers are on the other one; `--segregate` puts all senders on one.
     for i in 0..streams {
-        let (tx, rx) = if i % 2 == 1 && !args.segregate {
+        let (tx, rx) = if args.cross && i % 2 == 1 {
             let (rx, _) = engine.open(cfg.clone()).await.context("open receiver")?;
             let (tx, _) = engine.open(cfg.clone()).await.context("open sender")?;
             (tx, rx)
-        } else {
+        } else if args.cross || args.segregate {
             let (tx, _) = engine.open(cfg.clone()).await.context("open sender")?;
             let (rx, _) = engine.open(cfg.clone()).await.context("open receiver")?;
+            (tx, rx)
+        } else {
+            let (tx, _) = engine.open(cfg.clone()).await.context("open sender")?;
+            let (rx, _) = engine
+                .open_beside(cfg.clone(), &tx)
+                .await
+                .context("open receiver")?;
             (tx, rx)
         };
         opened.push((tx, rx));
