@@ -3,10 +3,12 @@
 //! VoiceXML documents and `<data>` XML name their encoding in the XML declaration (XML 1.0 §4.3.3), scripts in the
 //! `charset` attribute of `<script>` (VoiceXML 2.0 §5.3.12) or the `Content-Type` charset parameter; UTF-8 is the
 //! default. Besides UTF-8 the encodings that pages in the field use are decoded here: ISO-8859-1 (and its aliases),
-//! US-ASCII and windows-1252; UTF-16 with a byte order mark. Anything else is refused with a clear error.
+//! US-ASCII and windows-1252; UTF-16 with a byte order mark. Text in any other encoding is read when it is valid
+//! UTF-8 (plain ASCII is), and refused with a clear error otherwise.
 
-/// Decodes `body` as text: the `declared` charset (attribute or `Content-Type` parameter) wins, else a byte order
-/// mark, else (with `xml`) the XML declaration's `encoding`, else UTF-8.
+/// Decodes `body` as text: a byte order mark wins, then (with `xml`) the XML declaration's `encoding` (servers
+/// often label every response with a default charset, the document knows its own), then the `declared` charset
+/// (`<script charset>` or the `Content-Type` parameter), else UTF-8.
 pub fn decode(body: &[u8], declared: Option<&str>, xml: bool) -> Result<String, String> {
     if let Some(rest) = body.strip_prefix(b"\xEF\xBB\xBF") {
         return utf8(rest);
@@ -15,23 +17,18 @@ pub fn decode(body: &[u8], declared: Option<&str>, xml: bool) -> Result<String, 
         return utf16(body);
     }
     let from_decl = if xml { xml_encoding(body) } else { None };
-    let label = declared
-        .map(str::to_string)
-        .or(from_decl)
+    let label = from_decl
+        .or_else(|| declared.map(str::to_string))
         .unwrap_or_default();
     let label = label.trim().trim_matches(['"', '\'']).to_ascii_lowercase();
     match label.as_str() {
-        "" | "utf-8" | "utf8" => utf8(body),
+        // US-ASCII is a subset of UTF-8 (and a mislabelled UTF-8 page is still read).
+        "" | "utf-8" | "utf8" | "us-ascii" | "ascii" => utf8(body),
         "iso-8859-1" | "iso8859-1" | "latin1" | "latin-1" | "l1" | "iso_8859-1" | "cp819"
         | "iso-ir-100" => Ok(body.iter().map(|&b| char::from(b)).collect()),
-        "us-ascii" | "ascii" => {
-            if let Some(b) = body.iter().find(|b| !b.is_ascii()) {
-                return Err(format!("byte 0x{b:02x} is not us-ascii"));
-            }
-            utf8(body)
-        }
         "windows-1252" | "cp1252" => Ok(body.iter().map(|&b| cp1252(b)).collect()),
-        other => Err(format!("unsupported character encoding {other:?}")),
+        // An encoding not decoded here is still readable when the text is plain ASCII or UTF-8.
+        other => utf8(body).map_err(|_| format!("unsupported character encoding {other:?}")),
     }
 }
 
@@ -122,12 +119,27 @@ mod tests {
         );
         assert_eq!(decode("é".as_bytes(), None, false).unwrap(), "é");
         assert_eq!(decode(b"\x80", Some("windows-1252"), false).unwrap(), "€");
-        assert!(decode(b"x", Some("klingon"), false).is_err());
+        assert!(decode(b"\xE9", Some("klingon"), false).is_err());
+        assert_eq!(decode(b"x", Some("klingon"), false).unwrap(), "x");
         assert_eq!(
             content_type_charset("text/javascript; charset=\"ISO-8859-1\""),
             Some("ISO-8859-1")
         );
         assert_eq!(content_type_charset("text/javascript"), None);
+    }
+
+    #[test]
+    fn the_xml_declaration_beats_a_content_type_default() {
+        let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><vxml>café</vxml>";
+        assert_eq!(
+            decode(body.as_bytes(), Some("ISO-8859-1"), true).unwrap(),
+            body
+        );
+        // Without a declaration the Content-Type charset applies.
+        assert_eq!(
+            decode(b"<vxml>caf\xe9</vxml>", Some("ISO-8859-1"), true).unwrap(),
+            "<vxml>café</vxml>"
+        );
     }
 
     #[test]

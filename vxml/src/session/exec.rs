@@ -1082,13 +1082,13 @@ fn with_query(uri: &str, pairs: &[(String, String)]) -> String {
     out
 }
 
-/// Whether `s` is an ECMAScript identifier (ASCII letters, digits, `_`, `$`; not starting with a digit).
+/// Whether `s` is an ECMAScript identifier (letters, digits, `_`, `$`; not starting with a digit).
 fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
     chars
         .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+        .is_some_and(|c| c.is_alphabetic() || c == '_' || c == '$')
+        && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '$')
 }
 
 fn push_text(items: &mut Vec<PromptItem>, t: String) {
