@@ -13,7 +13,7 @@ use super::error::{PacketError, RtcpError};
 
 use super::id::Ssrc;
 use super::interval::{self, IntervalInput};
-use super::receiver::{ReceiveStats, Receiver, ReceiverConfig, Verdict};
+use super::receiver::{Discard, ReceiveStats, Receiver, ReceiverConfig, Verdict};
 use super::rtcp::{self, ReportBlock, RtcpItem, SenderInfo, Writer};
 use super::sender::{Sender, SenderConfig};
 
@@ -163,7 +163,11 @@ impl Session {
                 }
                 Some(a.packet.ssrc)
             }
-            Verdict::Discard(_) => super::packet::RtpPacket::parse(buf).ok().map(|p| p.ssrc),
+            Verdict::Discard(Discard::OtherSource(ssrc)) => Some(ssrc),
+            // Well-formed (the receiver parsed it): the SSRC is octets 8-11 of the fixed header.
+            Verdict::Discard(_) => buf
+                .get(8..12)
+                .map(|b| Ssrc(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))),
         };
         if ssrc == Some(self.sender.ssrc()) {
             self.collision(now);
