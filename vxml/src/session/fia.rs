@@ -138,9 +138,19 @@ impl Session {
             *c += 1;
             *c
         };
+        // 2.0 §4.1: besides <prompt>s, text, <audio>, <value> and <enumerate> written directly in the item are a
+        // prompt whose <prompt> tags were omitted (count 1, no cond).
         let mut eligible = Vec::new();
-        for p in doc.elements(item).collect::<Vec<_>>() {
-            if !matches!(doc.name(p), "prompt" | "audio") {
+        for p in doc.node(item).children.clone() {
+            let implicit = match doc.text(p) {
+                Some(t) => !t.trim().is_empty(),
+                None => matches!(doc.name(p), "audio" | "value" | "enumerate"),
+            };
+            if implicit {
+                eligible.push((p, 1));
+                continue;
+            }
+            if doc.text(p).is_some() || doc.name(p) != "prompt" {
                 continue;
             }
             if !self.cond(doc, p)? {
@@ -157,17 +167,20 @@ impl Session {
         let Some(best) = eligible.iter().map(|(_, c)| *c).max() else {
             return Ok(());
         };
+        // Consecutive implicit content is one prompt (its text runs together, as inside a <prompt>).
+        let mut implicit = Vec::new();
         for (p, c) in eligible {
-            if c == best {
-                if doc.name(p) == "prompt" {
-                    self.exec_prompt(doc, p, false)?;
-                } else {
-                    let mut items = Vec::new();
-                    self.prompt_content(doc, p, &mut items)?;
-                    self.queue.extend(items);
-                }
+            if c != best {
+                continue;
+            }
+            if doc.text(p).is_none() && doc.name(p) == "prompt" {
+                self.queue.append(&mut implicit);
+                self.exec_prompt(doc, p, false)?;
+            } else {
+                self.prompt_content(doc, p, &mut implicit)?;
             }
         }
+        self.queue.append(&mut implicit);
         Ok(())
     }
 

@@ -188,3 +188,16 @@ fn initial_stays_unset_when_a_form_grammar_fills_no_field() {
     assert_passed(&d);
     assert_eq!(d.said, vec!["both", "both", "pass"]);
 }
+
+#[test]
+fn text_and_value_written_directly_in_a_field_or_menu_are_its_prompt() {
+    // 2.0 §4.1: the <prompt> tags may be omitted when the prompt is only text, <audio> or <value>.
+    let page = format!(
+        r##"<form><var name="v" expr="'now'"/><field name="f" type="digits">Enter digits <value expr="v"/>
+      <filled><goto next="#m"/></filled></field></form>
+      <menu id="m">Press one. <choice dtmf="1" next="#ok">one</choice></menu><form id="ok"><block>{PASS}</block></form>"##
+    );
+    let d = run(page, "12#1");
+    assert_passed(&d);
+    assert_eq!(d.said, vec!["Enter digits now", "Press one.", "pass"]);
+}
