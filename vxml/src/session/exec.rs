@@ -444,7 +444,9 @@ impl Session {
                     (None, Some(x)) => {
                         let v = self.eval(x)?;
                         if self.js.is_undefined(&v) {
-                            None
+                            // 2.0 §4.1.3: an audio element whose expr evaluates to undefined is ignored, fallback
+                            // content included.
+                            return Ok(());
                         } else {
                             Some(self.js.to_string(&v).map_err(|e| Event {
                                 name: "error.semantic".into(),

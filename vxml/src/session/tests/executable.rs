@@ -145,3 +145,14 @@ fn session_variables_are_read_only() {
     );
     assert_passed(&d);
 }
+
+#[test]
+fn audio_whose_expr_is_undefined_is_ignored_with_its_fallback() {
+    // 2.0 §4.1.3: <audio expr> evaluating to undefined is ignored (unlike an audio that fails to play, whose
+    // content is played instead).
+    let d = run(
+        r#"<form><block><var name="u"/><prompt>a <audio expr="u">fallback</audio> b</prompt>
+      <prompt>pass</prompt></block></form>"#,
+    );
+    assert_eq!(d.said, ["a b", "pass"]);
+}
