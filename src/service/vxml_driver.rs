@@ -36,7 +36,10 @@ pub enum VxmlEnd {
 }
 
 fn silence(law: Law, d: Duration) -> Prompt {
-    let n = (d.as_millis() as usize).saturating_mul(8).min(8000 * 60);
+    let n = usize::try_from(d.as_millis())
+        .unwrap_or(usize::MAX)
+        .saturating_mul(8)
+        .min(8000 * 60);
     Prompt::from_g711(law, vec![law.silence(); n].into(), "break")
 }
 

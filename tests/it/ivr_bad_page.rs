@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use crate::sip_harness::{assert_sipp_ok, have_sipp, scenario, sipp, Gateway};
 
-/// An HTTP/1.1 server on 127.0.0.1 that answers every request with one fixed status and body, and counts requests.
+/// An HTTP/1.1 server on 127.0.0.1 that answers its n-th request with the n-th of a list of (status, body) (the
+/// last one repeated), and counts requests.
 struct FixedHttp {
     addr: SocketAddr,
     hits: Arc<Mutex<usize>>,
@@ -17,14 +18,19 @@ struct FixedHttp {
 
 impl FixedHttp {
     fn start(status: u16, body: &'static str) -> FixedHttp {
+        FixedHttp::start_seq(vec![(status, body)])
+    }
+
+    fn start_seq(answers: Vec<(u16, &'static str)>) -> FixedHttp {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind http");
         let addr = listener.local_addr().expect("addr");
         let hits = Arc::new(Mutex::new(0));
         let counter = hits.clone();
         std::thread::spawn(move || {
-            for conn in listener.incoming() {
+            for (i, conn) in listener.incoming().enumerate() {
                 let Ok(conn) = conn else { continue };
                 let counter = counter.clone();
+                let (status, body) = answers[i.min(answers.len() - 1)];
                 std::thread::spawn(move || serve(conn, status, body, &counter));
             }
         });
@@ -58,11 +64,14 @@ fn serve(mut conn: TcpStream, status: u16, body: &str, hits: &Mutex<usize>) {
 /// Runs one IVR leg against an IVR service that answers `status`/`body`, while a ringtone call is in progress on
 /// the same gateway; the IVR leg must get BYE with cause 38, the ringtone call must complete normally.
 fn ivr_leg_ends_with_cause_38(status: u16, body: &'static str, dnis: &str) {
+    ivr_leg_on(FixedHttp::start(status, body), dnis);
+}
+
+fn ivr_leg_on(http: FixedHttp, dnis: &str) {
     if !have_sipp() {
         eprintln!("skipped: sipp (sip-tester) is not installed");
         return;
     }
-    let http = FixedHttp::start(status, body);
     let gw = Gateway::start("", "");
     let addr = gw.addr;
     let other = std::thread::spawn(move || {
@@ -117,4 +126,37 @@ fn empty_page_is_recovery_and_cause_38() {
 #[test]
 fn binary_junk_page_is_recovery_and_cause_38() {
     ivr_leg_ends_with_cause_38(200, "\u{1}\u{2}<<<>>>&&&\u{0}", "541764140184");
+}
+
+#[test]
+fn endless_goto_loop_page_is_recovery_and_cause_38() {
+    ivr_leg_ends_with_cause_38(
+        200,
+        "<?xml version=\"1.0\"?>\n<vxml version=\"2.1\" xmlns=\"http://www.w3.org/2001/vxml\">\n<form id=\"a\"><block><goto next=\"#a\"/></block></form></vxml>\n",
+        "541764140185",
+    );
+}
+
+#[test]
+fn endless_script_loop_page_is_recovery_and_cause_38() {
+    ivr_leg_ends_with_cause_38(
+        200,
+        "<?xml version=\"1.0\"?>\n<vxml version=\"2.1\" xmlns=\"http://www.w3.org/2001/vxml\">\n<form><block><script>while (true) {}</script></block></form></vxml>\n",
+        "541764140186",
+    );
+}
+
+#[test]
+fn broken_page_after_a_submit_is_recovery_and_cause_38() {
+    // The first page is fine and submits at once; the page that answers the submit is cut off mid-tag.
+    let first =
+        "<?xml version=\"1.0\"?>\n<vxml version=\"2.1\" xmlns=\"http://www.w3.org/2001/vxml\">\n\
+<form><block><submit next=\"/cvp/VBServlet?step=2\"/></block></form></vxml>\n";
+    let broken = "<?xml version=\"1.0\"?>\n<vxml version=\"2.1\" xmlns=\"http://www.w3.org/2001/vxml\">\n<form><blo";
+    let http = FixedHttp::start_seq(vec![(200, first), (200, broken)]);
+    let hits = http.hits.clone();
+    ivr_leg_on(http, "541764140187");
+    if have_sipp() {
+        assert!(*hits.lock().expect("hits") >= 2, "the submit never came");
+    }
 }
