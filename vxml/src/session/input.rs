@@ -258,15 +258,23 @@ impl Session {
         let Some(prep) = self.prep.as_mut() else {
             return;
         };
-        let (owner, ref_of, root) = match prep.specs.get(index) {
-            Some(Spec::Url(url, owner, _, _)) => (
+        let (owner, ref_of, root, declared) = match prep.specs.get(index) {
+            Some(Spec::Url(url, owner, gdoc, at)) => (
                 *owner,
                 None,
                 url.split_once('#').map(|(_, f)| f.to_string()),
+                match gdoc.attr(*at, "mode") {
+                    Some("dtmf") => Some(Mode::Dtmf),
+                    Some("voice") => Some(Mode::Voice),
+                    _ => None,
+                },
             ),
-            Some(Spec::Ref { uri, target, depth }) => {
-                (Owner::Form, Some((uri.clone(), *target, *depth)), None)
-            }
+            Some(Spec::Ref { uri, target, depth }) => (
+                Owner::Form,
+                Some((uri.clone(), *target, *depth)),
+                None,
+                None,
+            ),
             _ => return,
         };
         let item = prep.item;
@@ -287,10 +295,25 @@ impl Session {
         };
         let text = String::from_utf8_lossy(&resp.body).into_owned();
         {
-            let parsed = Grammar::parse_srgs(&text, &resp.url).and_then(|g| match &root {
-                Some(rule) if !rule.is_empty() => g.with_root(rule),
-                _ => Ok(g),
-            });
+            let parsed = Grammar::parse_srgs(&text, &resp.url)
+                .and_then(|g| match &root {
+                    Some(rule) if !rule.is_empty() => g.with_root(rule),
+                    _ => Ok(g),
+                })
+                .and_then(|g| match declared {
+                    // 2.0 §3.1.1.4, mode: "If the mode value is in conflict with the mode of the grammar itself,
+                    // a badfetch event is thrown" (a grammar that declares no mode is a voice grammar, SRGS 1.0
+                    // §4.6).
+                    Some(m) if m != g.mode() => Err(crate::grammar::GrammarError {
+                        grammar: resp.url.clone(),
+                        message: format!(
+                            "the <grammar> element says mode {:?} but the grammar's mode is {:?}",
+                            m,
+                            g.mode()
+                        ),
+                    }),
+                    _ => Ok(g),
+                });
             match parsed {
                 // Voice grammars are not activated: there is no recogniser.
                 Ok(g) if g.mode() == Mode::Voice && ref_of.is_none() => {

@@ -387,3 +387,20 @@ fn a_fragment_naming_a_missing_or_private_rule_is_error_badfetch() {
         assert_eq!(d.said, vec!["badfetch"], "#{fragment}");
     }
 }
+
+#[test]
+fn a_grammar_mode_in_conflict_with_the_fetched_grammar_is_error_badfetch() {
+    // 2.0 §3.1.1.4, mode: "If the mode value is in conflict with the mode of the grammar itself, a badfetch event
+    // is thrown". The file declares no mode, so it is a voice grammar (SRGS 1.0 §4.6).
+    let page = doc(&format!(
+        r#"<form><field name="f"><grammar mode="dtmf" src="g.grxml"/>{CATCHES}<filled><prompt>fail</prompt></filled></field></form>"#
+    ));
+    let g = r#"<?xml version="1.0"?><grammar xmlns="http://www.w3.org/2001/06/grammar" version="1.0" root="r">
+      <rule id="r" scope="public">1</rule></grammar>"#;
+    let mut d = Driver::new(&[
+        ("http://h/a.vxml", page),
+        ("http://h/g.grxml", g.to_string()),
+    ]);
+    d.pump(false);
+    assert_eq!(d.said, vec!["badfetch"]);
+}
