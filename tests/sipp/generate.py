@@ -89,6 +89,17 @@ files["basic_call.xml"] = f"""{HEAD}<!-- The call server places a call and hangs
 {bye()}  <Reference variables="m,d"/>
 </scenario>
 """
+# RFC 3264 §6 / RFC 3261 §20.43: a 488 for an offer with no common format carries Warning 305.
+WARNING_305 = """  <recv response="488">
+    <action>
+      <ereg regexp="305 " search_in="hdr" header="Warning:" check_it="true" assign_to="w"/>
+    </action>
+  </recv>
+"""
+def warning_ref(code):
+    return '  <Reference variables="w"/>\n' if code == "488" else ""
+def final_recv(code):
+    return WARNING_305 if code == "488" else f'  <recv response="{code}"/>\n'
 for code, what, mf in [("403","untrusted source (toll-fraud protection)","70"),("404","no dial-peer matches","70"),("488","no common codec","70"),("503","max-conn reached","70"),("483","Max-Forwards 0","0")]:
     inv = invite(maxfwd=mf)
     if code == "488":
@@ -100,11 +111,10 @@ for code, what, mf in [("403","untrusted source (toll-fraud protection)","70"),(
 {inv}
   </send>
   <recv response="100" optional="true"/>
-  <recv response="{code}"/>
-  <send>
+{final_recv(code)}  <send>
 {ack(branch="z9hG4bK-[pid]-[call_number]-inv")}
   </send>
-</scenario>
+{warning_ref(code)}</scenario>
 """
 files["cancel.xml"] = f"""{HEAD}<!-- CANCEL before answer: INVITE, 100 Trying, CANCEL (same branch as the INVITE, RFC 3261 9.1), 200 OK to the
      CANCEL, 487 Request Terminated to the INVITE, ACK. Needs a dial-peer that does not answer at once
@@ -413,11 +423,10 @@ open("reinvite_488.xml", "w").write(f"""{HEAD}<!-- A re-INVITE offering only G.7
 {reinv_bad}
   </send>
   <recv response="100" optional="true"/>
-  <recv response="488"/>
-  <send>
+{WARNING_305}  <send>
 {ack(cseq="2", branch="z9hG4bK-[pid]-[call_number]-reinv")}
   </send>
   <pause milliseconds="300"/>
-{bye()}  <Reference variables="m,d"/>
+{bye()}  <Reference variables="m,d,w"/>
 </scenario>
 """.replace("[$ivr_port]", "8000"))
