@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::exec::FORM_ITEMS;
-use super::{Event, Next, Session, Wait};
+use super::{Event, Session, Wait};
 use crate::dom::{Document, NodeId};
 use crate::io::{EndReason, Output, TransferType};
 
@@ -36,16 +36,10 @@ impl Session {
             },
         };
         let Some(item) = item else {
-            // The form is complete and nothing transitioned: the dialog (and document) ends.
-            if self.ctxs.len() > 1 {
-                self.next = Some(Next::Return {
-                    values: Vec::new(),
-                    event: None,
-                });
-            } else {
-                self.finish(EndReason::Exit);
-            }
-            return;
+            // 2.0 §2.1.6.2.1: "If no guard condition is false, then the last iteration completed the form without
+            // encountering an explicit transfer of control, so the FIA does an implicit <exit> operation" — in a
+            // subdialog too (only <return> goes back to the caller; <exit> ends the session).
+            return self.finish(EndReason::Exit);
         };
         if let Some(d) = self.ctxs.last_mut().and_then(|c| c.dialog.as_mut()) {
             d.current = Some(item);

@@ -201,3 +201,18 @@ fn text_and_value_written_directly_in_a_field_or_menu_are_its_prompt() {
     assert_passed(&d);
     assert_eq!(d.said, vec!["Enter digits now", "Press one.", "pass"]);
 }
+
+#[test]
+fn a_subdialog_form_that_completes_without_return_exits_the_session() {
+    // 2.0 §2.1.6.2.1: a form completed without an explicit transfer of control is an implicit <exit>; only
+    // <return> goes back to the calling dialog.
+    let caller = doc(
+        r#"<form><subdialog name="s" src="http://h/sub.vxml"><filled><prompt>fail returned</prompt></filled></subdialog>
+      <block><prompt>fail after</prompt></block></form>"#,
+    );
+    let sub = doc(r#"<form><block><prompt>in sub</prompt></block></form>"#);
+    let mut d = Driver::new(&[("http://h/a.vxml", caller), ("http://h/sub.vxml", sub)]);
+    d.pump(false);
+    assert_eq!(d.said, vec!["in sub"]);
+    assert_eq!(d.end(), Some(&EndReason::Exit));
+}
