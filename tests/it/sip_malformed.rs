@@ -761,3 +761,57 @@ answer_delay_ms = 3000\nmax_conn = 1\n";
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Sends `text` on a new TCP connection to `gw` and returns what comes back before the connection closes or goes
+/// quiet (5 s).
+fn tcp_exchange(gw: SocketAddr, text: &[u8]) -> String {
+    let mut conn = TcpStream::connect(gw).expect("connect");
+    conn.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    conn.write_all(text).expect("send");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+        match conn.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&got).to_string()
+}
+
+#[test]
+fn tcp_junk_costs_only_its_own_connection() {
+    let gw = Gateway::start("", "");
+    let options = |call_id: &str, extra: &str| {
+        format!(
+            "OPTIONS sip:x@{gw} SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bK-{call_id}\r\n\
+From: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:x@{gw}>\r\nCall-ID: {call_id}\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n\
+{extra}\r\n",
+            gw = gw.addr
+        )
+    };
+    // rsipstack's stream framing closes the connection on these (a Content-Length near usize::MAX even panics
+    // its connection task in a debug build); whatever happens to that connection, the gateway goes on.
+    for junk in [
+        options("tcp-huge", "Content-Length: 18446744073709551615\r\n").into_bytes(),
+        options("tcp-neg", "Content-Length: -1\r\n").into_bytes(),
+        options("tcp-unknown", "Content-Length: 0\r\n")
+            .replacen("OPTIONS", "FOO", 1)
+            .into_bytes(),
+        b"\x00\x01\x02\x03\r\n\r\n".to_vec(),
+    ] {
+        let r = tcp_exchange(gw.addr, &junk);
+        assert!(
+            r.is_empty() || r.starts_with("SIP/2.0 4") || r.starts_with("SIP/2.0 5"),
+            "{r}"
+        );
+    }
+    let r = tcp_exchange(
+        gw.addr,
+        options("tcp-after", "Content-Length: 0\r\n").as_bytes(),
+    );
+    assert!(r.starts_with("SIP/2.0 200"), "{r}");
+    let ua = RawUa::new(gw.addr);
+    call_once(&ua, "after-tcp-junk", &offer(PCMU, C_LOCAL, PCMU_ATTRS));
+}
