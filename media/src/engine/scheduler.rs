@@ -230,17 +230,14 @@ impl Scheduler {
                     // before the `now` of its own visit this tick: the protocol cores take time that steps back
                     // (saturating), and arrival times stay the kernel's.
                     self.run_ticks(now);
-                    // Reading stops at the next tick, whose sends must not wait behind it; what is left is read
-                    // after them (arrival times are the kernel's, so a datagram read a tick later loses nothing).
-                    let next_tick = self.tick_at(self.processed + 1);
-                    self.complete(Some(next_tick));
+                    self.complete();
                     self.receive();
                     // Commands get their turn even when the ticks run back to back (the thread is behind): drain
                     // the queue, then yield to the runtime once per wake-up.
                     while let Ok(cmd) = rx.try_recv() {
                         self.command(cmd);
                     }
-                    self.complete(Some(next_tick));
+                    self.complete();
                     tokio::task::yield_now().await;
                 }
                 cmd = rx.recv() => {
@@ -249,7 +246,7 @@ impl Scheduler {
                     while let Ok(cmd) = rx.try_recv() {
                         self.command(cmd);
                     }
-                    self.complete(Some(self.tick_at(self.processed + 1)));
+                    self.complete();
                 }
             }
         }
@@ -321,8 +318,8 @@ impl Scheduler {
     }
 
     /// Submits the queued datagrams and delivers what the kernel reports: refusals to their calls, and with
-    /// io_uring receives, arrived datagrams (until `until`, see [`Outbox::complete`]).
-    fn complete(&mut self, until: Option<Instant>) {
+    /// io_uring receives, arrived datagrams.
+    fn complete(&mut self) {
         let mut arrival = Arrival::new(self.floor);
         let Scheduler {
             out,
@@ -330,7 +327,7 @@ impl Scheduler {
             rearm,
             ..
         } = self;
-        out.complete(until, &mut |c| match c {
+        out.complete(&mut |c| match c {
             Completion::SendFailed { token, error } => {
                 if let Some(e) = live(entries, token) {
                     e.call.send_failed(&error);
@@ -575,7 +572,7 @@ impl Scheduler {
             }
         }
         // The BYE leaves (and the receives end) before the sockets close.
-        self.complete(Some(self.tick_at(self.processed + 1)));
+        self.complete();
         // The ring holds its own reference to a registered socket: released here, the socket closes with `e`.
         self.out.unregister(e.io.rtp_fixed);
         self.out.unregister(e.io.rtcp_fixed);

@@ -8,7 +8,6 @@
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::RawFd;
-use std::time::Instant;
 
 pub(crate) use super::uring::Completion;
 use super::uring::Uring;
@@ -92,12 +91,11 @@ impl Outbox {
     }
 
     /// Sends everything queued and delivers what the kernel reports: refused datagrams and, with io_uring
-    /// receives, arrived ones (reading stops at `until`; see [`Uring::complete`]). Must run before any socket with
-    /// queued datagrams closes. If the ring fails, the outbox falls back to direct sends (and the caller, seeing
-    /// [`Outbox::receives`] turn false, to epoll).
-    pub(crate) fn complete(&mut self, until: Option<Instant>, on: &mut dyn FnMut(Completion<'_>)) {
+    /// receives, arrived ones. Must run before any socket with queued datagrams closes. If the ring fails, the
+    /// outbox falls back to direct sends (and the caller, seeing [`Outbox::receives`] turn false, to epoll).
+    pub(crate) fn complete(&mut self, on: &mut dyn FnMut(Completion<'_>)) {
         if let Outbox::Uring(u) = self {
-            if let Err(e) = u.complete(until, on) {
+            if let Err(e) = u.complete(on) {
                 tracing::warn!(error = %e, "io_uring failed; one sendto per packet from now on");
                 *self = Outbox::Direct;
             }

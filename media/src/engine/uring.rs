@@ -15,7 +15,7 @@
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::{AsRawFd, RawFd};
-use std::time::{Instant, SystemTime};
+use std::time::SystemTime;
 
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
 use socket2::SockAddr;
@@ -32,11 +32,6 @@ const CQ_ENTRIES: u32 = 8192;
 const RECV: u64 = 1 << 63;
 /// `user_data` of a cancel request.
 const CANCEL: u64 = 1 << 62;
-/// Rounds of deferred receive work (up to 20 datagrams each, the kernel's batch) run by every
-/// [`Uring::complete`], whatever its deadline: a scheduler that is behind still reads.
-const MIN_RECV_ROUNDS: u32 = 4;
-/// Most rounds of receive work in one [`Uring::complete`].
-const MAX_RECV_ROUNDS: u32 = 256;
 
 /// What [`Uring::complete`] reports.
 pub(crate) enum Completion<'a> {
@@ -216,7 +211,7 @@ impl Uring {
             return false;
         }
         let mut ok = true;
-        let done = self.complete(None, &mut |c| {
+        let done = self.complete(&mut |c| {
             if let Completion::SendFailed { .. } = c {
                 ok = false;
             }
@@ -318,26 +313,14 @@ impl Uring {
     }
 
     /// Submits what is queued, waits for every send's completion (all are immediate, see the module doc), runs
-    /// the receives the kernel has pending, and reports refused sends and received datagrams to `on`. Receive
-    /// work stops at `until` (after a few rounds at least, so it always progresses): the rest waits in the kernel
-    /// for the next call, and the next tick's sends are not held up behind it. An error means the ring itself
-    /// failed.
-    pub(crate) fn complete(
-        &mut self,
-        until: Option<Instant>,
-        on: &mut dyn FnMut(Completion<'_>),
-    ) -> io::Result<()> {
+    /// the receives the kernel has pending, and reports refused sends and received datagrams to `on`. An error
+    /// means the ring itself failed.
+    pub(crate) fn complete(&mut self, on: &mut dyn FnMut(Completion<'_>)) -> io::Result<()> {
         let mut pending = self.queued;
-        // Bounded, so a socket the kernel keeps feeding cannot hold the scheduler here (20 items a round).
+        // Bounded, so a socket the kernel keeps feeding cannot hold the scheduler here (20 items a round; the
+        // rest runs at the next tick).
         let mut rounds = 0;
-        let more_receives = |rounds: u32| {
-            rounds < MIN_RECV_ROUNDS
-                || (rounds < MAX_RECV_ROUNDS && until.is_none_or(|t| Instant::now() < t))
-        };
-        while rounds == 0
-            || pending > 0
-            || (self.ring.submission().taskrun() && more_receives(rounds))
-        {
+        while rounds == 0 || pending > 0 || (self.ring.submission().taskrun() && rounds < 256) {
             rounds += 1;
             // Without waiting (`pending` sends complete within the submit), this also runs the receive work the
             // kernel deferred to us — in rounds of 20 items per enter, flagged `taskrun` while more is left.
@@ -432,7 +415,7 @@ mod tests {
     /// Submits and collects the refusals.
     fn submit(u: &mut Uring) -> Vec<(u64, io::ErrorKind)> {
         let mut failed = Vec::new();
-        u.complete(None, &mut |c| {
+        u.complete(&mut |c| {
             if let Completion::SendFailed { token, error } = c {
                 failed.push((token, error.kind()));
             }
@@ -515,7 +498,7 @@ mod tests {
         u.arm_recv(rx.as_raw_fd(), 5).unwrap();
         let mut got = Vec::new();
         let collect = |u: &mut Uring, got: &mut Vec<(u64, SocketAddr, bool, Vec<u8>)>| {
-            u.complete(None, &mut |c| match c {
+            u.complete(&mut |c| match c {
                 Completion::Received {
                     token,
                     from,
