@@ -148,6 +148,7 @@ impl Grammar {
                 public: true,
                 body: Expansion::RuleRef(RuleRef::Builtin(b)),
             }],
+            globals: Vec::new(),
         };
         Grammar::from_doc(doc, BTreeMap::new())
     }
@@ -232,6 +233,7 @@ impl Grammar {
                 public: true,
                 body,
             }],
+            globals: Vec::new(),
         };
         // A one-of of token sequences compiles to a few instructions per key: far below the size limit.
         Grammar::from_doc(doc, BTreeMap::new()).unwrap_or_else(|_| Grammar::void())
@@ -247,6 +249,7 @@ impl Grammar {
                 public: true,
                 body: Expansion::Void,
             }],
+            globals: Vec::new(),
         };
         let program = Program {
             insts: vec![compile::Inst::Fail],
@@ -255,6 +258,7 @@ impl Grammar {
             can_finish: vec![false],
             mode: Mode::Dtmf,
             problems: Vec::new(),
+            globals: String::new(),
         };
         Grammar {
             main: Arc::new(doc),

@@ -546,6 +546,7 @@ pub(crate) fn parse(src: &str, base_url: &str) -> Result<Doc, GrammarError> {
         root,
         mode,
         rules,
+        globals: Vec::new(),
     };
     srgs::check_doc(&doc).map_err(err)?;
     Ok(doc)

@@ -75,6 +75,8 @@ pub(crate) struct Doc {
     pub mode: Mode,
     /// Rules in document order.
     pub rules: Vec<RuleDef>,
+    /// Script of the `<tag>`s in the grammar header (SRGS 1.0 §4.11, SISR 1.0 global scope), in order.
+    pub globals: Vec<String>,
 }
 
 impl Doc {

@@ -61,6 +61,8 @@ pub(crate) struct Program {
     pub mode: Mode,
     /// Link problems (reference to a missing or private rule of a linked grammar): such references never match.
     pub problems: Vec<String>,
+    /// The main grammar's header tag scripts (SISR global scope), empty when it has none.
+    pub globals: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -317,6 +319,7 @@ pub(crate) fn compile(
         can_finish,
         mode: main.mode,
         problems: c.problems,
+        globals: main.globals.join("\n;\n"),
     })
 }
 

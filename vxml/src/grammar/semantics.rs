@@ -41,7 +41,7 @@ pub(crate) fn interpret(
     let scripted = trace.iter().any(
         |ev| matches!(ev, Ev::Tag(i) if matches!(prog.tags.get(*i as usize), Some(Tag::Script(_)))),
     );
-    if scripted {
+    if scripted || !prog.globals.is_empty() {
         interpret_js(prog, tokens, trace, sep, &natives)
     } else {
         Ok(interpret_native(prog, tokens, trace, sep, &natives))
@@ -145,10 +145,25 @@ const PRELUDE: &str = r#"
     var f = cache.get(src);
     if (!f) {
       if (cache.size > 512) cache.clear();
-      f = new Function('__vxgate_scope', '__vxgate_apply', 'with (__vxgate_scope) {\n' + src + '\n}');
+      f = new Function('__vxgate_globals', '__vxgate_scope', '__vxgate_apply',
+        'with (__vxgate_globals) { with (__vxgate_scope) {\n' + src + '\n} }');
       cache.set(src, f);
     }
     return f;
+  }
+  // SRGS 1.0 §4.11 / SISR global scope: the header tags run once per interpretation, in a function whose
+  // declarations the rules' tags then see (and may assign) through a proxy that reads and writes them by name.
+  function globalScope(src) {
+    if (!src) return {};
+    var access = new Function(src + '\n;return function (__n, __v, __set) { return __set ? eval(__n + " = __v") : eval(__n); };')();
+    return new Proxy({}, {
+      has: function (t, k) {
+        if (typeof k !== 'string') return false;
+        try { access(k); return true; } catch (e) { return false; }
+      },
+      get: function (t, k) { return typeof k === 'string' ? access(k) : undefined; },
+      set: function (t, k, v) { access(k, v, true); return true; }
+    });
   }
   function frame(name, sep) {
     var f = { name: name, tokens: [], latest: undefined, latestMeta: undefined };
@@ -162,7 +177,7 @@ const PRELUDE: &str = r#"
     f.scope = scope; f.rules = rules; f.meta = meta;
     return f;
   }
-  function evaluate(a, tags, sep) {
+  function evaluate(a, tags, sep, g) {
     var f = frame(a.name, sep);
     var batches = [[]], src = '__vxgate_apply(0);\n', tagged = false;
     for (var i = 0; i < a.steps.length; i++) {
@@ -172,7 +187,7 @@ const PRELUDE: &str = r#"
         src += tags[step[1]] + '\n;__vxgate_apply(' + batches.length + ');\n';
         batches.push([]);
       } else {
-        if (step[0] === 'c') step.push(evaluate(step[1], tags, sep));
+        if (step[0] === 'c') step.push(evaluate(step[1], tags, sep, g));
         batches[batches.length - 1].push(step);
       }
     }
@@ -191,7 +206,7 @@ const PRELUDE: &str = r#"
         f.latest = child.value; f.latestMeta = meta;
       }
     };
-    compile(src)(f.scope, apply);
+    compile(src)(g, f.scope, apply);
     var text = f.tokens.join(sep), value;
     if (a.hasNative) value = a.native;
     else if (tagged) value = f.scope.out;
@@ -199,10 +214,10 @@ const PRELUDE: &str = r#"
     else value = text;
     return { value: value, text: text, tokens: f.tokens };
   }
-  globalThis.__vxgate_sisr_json = function (events, tags, names, sep) {
-    return globalThis.__vxgate_sisr(JSON.parse(events), JSON.parse(tags), JSON.parse(names), sep);
+  globalThis.__vxgate_sisr_json = function (events, tags, names, sep, globals) {
+    return globalThis.__vxgate_sisr(JSON.parse(events), JSON.parse(tags), JSON.parse(names), sep, globals);
   };
-  globalThis.__vxgate_sisr = function (events, tags, names, sep) {
+  globalThis.__vxgate_sisr = function (events, tags, names, sep, globals) {
     var stack = [], root = null;
     for (var i = 0; i < events.length; i++) {
       var ev = events[i], top = stack[stack.length - 1];
@@ -220,7 +235,7 @@ const PRELUDE: &str = r#"
           break;
       }
     }
-    var result = root ? evaluate(root, tags, sep).value : null;
+    var result = root ? evaluate(root, tags, sep, globalScope(globals)).value : null;
     return JSON.stringify(result === undefined ? null : result);
   };
 })();
@@ -293,6 +308,7 @@ fn interpret_js(
         serde_json::to_string(&tags).unwrap_or_else(|_| "[]".into()),
         serde_json::to_string(&names).unwrap_or_else(|_| "[]".into()),
         sep.to_string(),
+        prog.globals.clone(),
     );
     let json = JS.with(|cell| -> Result<String, SemError> {
         let mut slot = cell.borrow_mut();

@@ -67,6 +67,7 @@ pub(crate) fn parse(src: &str, base_url: &str) -> Result<Doc, GrammarError> {
         name,
     };
     let mut rules: Vec<RuleDef> = Vec::new();
+    let mut globals: Vec<String> = Vec::new();
     for child in &root.children {
         match child {
             Node::Text(t) if t.trim().is_empty() => {}
@@ -89,6 +90,15 @@ pub(crate) fn parse(src: &str, base_url: &str) -> Result<Doc, GrammarError> {
                     rules.push(rule);
                 }
                 "meta" | "metadata" | "lexicon" => {}
+                // SRGS 1.0 §4.11: tags in the header declare what the rules' tags share (SISR 1.0 global scope).
+                // A literal tag declares nothing.
+                "tag" if !literals => {
+                    let script = e.text();
+                    if !script.trim().is_empty() {
+                        globals.push(script);
+                    }
+                }
+                "tag" => {}
                 other => {
                     return Err(err(format!(
                         "line {}: unexpected <{other}> inside <grammar>",
@@ -103,6 +113,7 @@ pub(crate) fn parse(src: &str, base_url: &str) -> Result<Doc, GrammarError> {
         root: root.attr("root").map(|r| r.trim().to_string()),
         mode,
         rules,
+        globals,
     };
     check_doc(&doc).map_err(err)?;
     Ok(doc)

@@ -206,6 +206,22 @@ fn sisr_vars_are_shared_by_the_tags_of_a_rule() {
 }
 
 #[test]
+fn sisr_header_tags_are_global_to_the_rules() {
+    // SRGS 1.0 §4.11: <tag> in the grammar header; its declarations (variables, functions) are seen by the tags of
+    // every rule, which may also assign them; each interpretation starts from the header again.
+    let g = srgs(
+        r##"<tag>var base = 40; var hits = 0; function twice(x) { return 2 * x; }</tag>
+           <rule id="main"><ruleref uri="#d"/><ruleref uri="#d"/><tag>out.v = base + hits; out.t = twice(rules.d);</tag></rule>
+           <rule id="d"><one-of><item>1<tag>out = 1; hits++;</tag></item><item>2<tag>out = 2; hits++;</tag></item></one-of></rule>"##,
+    );
+    assert_eq!(complete(&g, "12").0, json!({"v": 42, "t": 4}));
+    assert_eq!(complete(&g, "21").0, json!({"v": 42, "t": 2}));
+    // Undeclared names still fail as before: a script error is no interpretation.
+    let g = srgs(r#"<tag>var a = 1;</tag><rule id="main">1<tag>out = nothere;</tag></rule>"#);
+    assert_eq!(g.matches("1"), MatchResult::NoMatch);
+}
+
+#[test]
 fn sisr_script_error_is_no_interpretation() {
     let g = srgs(r#"<rule id="main">1<tag>out = (;</tag></rule>"#);
     assert_eq!(g.matches("1"), MatchResult::NoMatch);
@@ -778,6 +794,7 @@ fn matcher_agrees_with_brute_force_enumeration() {
                 public: true,
                 body: body.clone(),
             }],
+            globals: Vec::new(),
         };
         let g = Grammar::from_doc(doc, BTreeMap::new()).unwrap();
         let language = lang(&body);
