@@ -528,7 +528,8 @@ impl Call {
         self.dtmf_tx.cancel();
         self.playout.stop();
         self.drain_playout_events();
-        if let Some(to) = self.remote_rtcp {
+        // RFC 3550 §6.3.7: a participant that never sent an RTP or RTCP packet sends no BYE.
+        if let Some(to) = self.remote_rtcp.filter(|_| self.session.may_send_bye()) {
             match self.session.bye(now, pkt) {
                 Ok(n) => self.send_to(link, true, &pkt[..n], to),
                 Err(e) => tracing::warn!(call = self.id, error = %e, "rtcp bye not written"),
