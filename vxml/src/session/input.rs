@@ -491,11 +491,22 @@ impl Session {
         let Some(Wait::Input(col)) = self.wait.as_mut() else {
             return;
         };
-        if Some(c) == col.timeouts.termchar && !col.digits.is_empty() {
-            return self.finish_collect();
-        }
         if Some(c) == col.timeouts.termchar {
-            return self.nomatch();
+            // The termchar ends a complete input. Otherwise, when an active grammar takes the key itself (a
+            // `<choice dtmf="#">`, a grammar ending in `#`), it is input like any other key; failing that it ends
+            // the input, which is then incomplete (nomatch).
+            let takes_it = {
+                let keys = format!("{}{c}", col.digits);
+                col.grammars
+                    .iter()
+                    .any(|(g, _)| !matches!(g.matches(&keys), MatchResult::NoMatch))
+            };
+            if col.complete.is_some() || !takes_it {
+                if col.digits.is_empty() {
+                    return self.nomatch();
+                }
+                return self.finish_collect();
+            }
         }
         col.digits.push(c);
         let mut complete = None;

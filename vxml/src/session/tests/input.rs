@@ -404,3 +404,30 @@ fn a_grammar_mode_in_conflict_with_the_fetched_grammar_is_error_badfetch() {
     d.pump(false);
     assert_eq!(d.said, vec!["badfetch"]);
 }
+
+#[test]
+fn a_termchar_key_that_a_grammar_takes_is_input() {
+    // `<choice dtmf="#">` with the default termchar `#`: the key selects the choice instead of ending an empty
+    // input as a nomatch.
+    let page = doc(
+        r##"<menu><prompt>m</prompt><choice dtmf="1" next="#a">a</choice><choice dtmf="#" next="#b">back</choice>
+      <nomatch><prompt>fail nomatch</prompt><exit/></nomatch></menu>
+      <form id="a"><block><prompt>fail</prompt></block></form><form id="b"><block><prompt>pass</prompt></block></form>"##,
+    );
+    let mut d = Driver::new(&[("http://h/a.vxml", page)]);
+    d.pump(false);
+    d.key(100, '#');
+    said_pass(&d);
+    // A grammar ending in `#`: "1 #" is a sentence; with a complete input `#` still only terminates it.
+    let page = doc(&format!(
+        r#"<form><field name="f">{}{CATCHES}<filled><if cond="f == 'k'"><prompt>pass</prompt><else/><prompt>fail</prompt></if></filled></field>
+      <field name="g" type="digits"><filled><if cond="g == '12'"><prompt>pass</prompt><else/><prompt>fail</prompt></if></filled></field></form>"#,
+        r#"<grammar mode="dtmf" version="1.0" root="r" xmlns="http://www.w3.org/2001/06/grammar"><rule id="r">1 #<tag>out = 'k'</tag></rule></grammar>"#
+    ));
+    let mut d = Driver::new(&[("http://h/a.vxml", page)]);
+    d.pump(false);
+    for (i, k) in "1#12#".chars().enumerate() {
+        d.key(100 * (i as u64 + 1), k);
+    }
+    assert_eq!(d.said, vec!["pass", "pass"]);
+}
