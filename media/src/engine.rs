@@ -34,13 +34,15 @@
 //!   non-blocking `sendto`.
 //! - **No allocation per packet.** Frames and datagrams are built in fixed buffers; receive and send buffers are
 //!   allocated once per scheduler; prompts are shared `Arc`s.
-//! - **Linux only**: io_uring, epoll, `recvmmsg`, `SO_TIMESTAMPNS`. The `unsafe` code this takes (syscalls and
-//!   rings on buffers we own) is confined to the `recv`, `uring` and `uring_recv` submodules.
+//! - **Linux only**: io_uring, epoll, `recvmmsg`, `SO_TIMESTAMPNS`, `SCHED_FIFO`. The `unsafe` code this takes
+//!   (syscalls and rings on buffers we own) is confined to the `recv`, `uring`, `uring_recv` and `priority`
+//!   submodules.
 
 mod call;
 mod events;
 mod pacer;
 mod ports;
+mod priority;
 mod recv;
 mod scheduler;
 mod send;
@@ -84,6 +86,9 @@ pub struct EngineConfig {
     /// Hand each tick's datagrams to the kernel in one io_uring submission (default); off, or where io_uring is
     /// not available, each datagram is one `sendto`.
     pub io_uring: bool,
+    /// Run the scheduler threads under `SCHED_FIFO` at this priority (1–99), where the process may; `None`
+    /// (default) leaves them to the normal scheduler.
+    pub realtime_priority: Option<u8>,
 }
 
 impl Default for EngineConfig {
@@ -97,6 +102,7 @@ impl Default for EngineConfig {
             tick: Duration::from_millis(1),
             cname: None,
             io_uring: true,
+            realtime_priority: None,
         }
     }
 }
@@ -291,7 +297,12 @@ impl MediaEngine {
         };
         let mut schedulers = Vec::with_capacity(n);
         for i in 0..n {
-            schedulers.push(scheduler::spawn(i, cfg.tick, cfg.io_uring)?);
+            schedulers.push(scheduler::spawn(
+                i,
+                cfg.tick,
+                cfg.io_uring,
+                cfg.realtime_priority,
+            )?);
         }
         tracing::info!(schedulers = n, bind = %cfg.bind, ports = %format!("{}-{}", cfg.port_min, cfg.port_max), "media engine started");
         Ok(MediaEngine {

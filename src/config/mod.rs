@@ -16,6 +16,7 @@
 //! bind = "127.0.0.1"
 //! port_min = 16384
 //! port_max = 32767
+//! realtime_priority = 10  # SCHED_FIFO priority of the media schedulers (0 = normal scheduling)
 //!
 //! [services]
 //! ivr_port = 8000
@@ -136,6 +137,9 @@ pub struct MediaConfig {
     pub port_min: u16,
     /// Highest RTP port.
     pub port_max: u16,
+    /// `SCHED_FIFO` priority of the media scheduler threads (`media.realtime_priority`, default 10; 0 = off, kept
+    /// at normal priority). Without root or `CAP_SYS_NICE` the threads stay at normal priority.
+    pub realtime_priority: Option<u8>,
 }
 
 /// The whole configuration.
@@ -198,11 +202,27 @@ mod tests {
         assert_eq!(c.services.ivr_port, 8000);
         assert_eq!(c.services.ivr_path, "/cvp/VBServlet");
         assert_eq!(c.services.fetch_timeout, Duration::from_secs(7));
+        assert_eq!(c.media.realtime_priority, Some(10));
         assert!(c
             .sip
             .trusted_sources
             .iter()
             .any(|n| n.contains(&"127.0.0.1".parse::<std::net::IpAddr>().expect("ip"))));
+    }
+
+    #[test]
+    fn realtime_priority_zero_is_off_and_out_of_range_is_an_error() {
+        let off = GatewayConfig::parse("[media]\nrealtime_priority = 0\n").expect("valid");
+        assert_eq!(off.media.realtime_priority, None);
+        let on = GatewayConfig::parse("[media]\nrealtime_priority = 99\n").expect("valid");
+        assert_eq!(on.media.realtime_priority, Some(99));
+        for bad in ["100", "-1"] {
+            let text = format!("[media]\nrealtime_priority = {bad}\n");
+            let err = GatewayConfig::parse(&text)
+                .expect_err("out of range")
+                .to_string();
+            assert!(err.contains("media.realtime_priority"), "{err}");
+        }
     }
 
     #[test]

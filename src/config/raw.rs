@@ -41,6 +41,7 @@ struct RawMedia {
     bind: Option<Spanned<String>>,
     port_min: Option<Spanned<i64>>,
     port_max: Option<Spanned<i64>>,
+    realtime_priority: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -253,6 +254,24 @@ pub(super) fn parse(text: &str) -> Result<GatewayConfig, Vec<ConfigProblem>> {
             );
         }
     }
+    // 0 turns real-time scheduling off; 1-99 is a SCHED_FIFO priority.
+    let realtime_priority = match &raw.media.realtime_priority {
+        None => Some(10),
+        Some(s) => match u8::try_from(*s.get_ref()) {
+            Ok(0) => None,
+            Ok(n @ 1..=99) => Some(n),
+            _ => {
+                p.add(
+                    s,
+                    format!(
+                        "media.realtime_priority: {} is not 0 (off) or a priority 1-99",
+                        s.get_ref()
+                    ),
+                );
+                None
+            }
+        },
+    };
     let dial_peers = match &raw.dial_peer {
         None => DialPeer::callflow_defaults(),
         Some(list) => dial_peers(&mut p, list),
@@ -337,6 +356,7 @@ pub(super) fn parse(text: &str) -> Result<GatewayConfig, Vec<ConfigProblem>> {
             bind,
             port_min,
             port_max,
+            realtime_priority,
         },
         services: ServiceConfig {
             ivr_port,

@@ -40,6 +40,7 @@ impl ServiceEnv {
             bind: config.media.bind,
             port_min: config.media.port_min,
             port_max: config.media.port_max,
+            realtime_priority: config.media.realtime_priority,
             ..EngineConfig::default()
         };
         let engine = MediaEngine::start(engine_cfg).await?;

@@ -50,11 +50,13 @@ pub(crate) struct SchedulerHandle {
     pub load: Arc<AtomicUsize>,
 }
 
-/// Starts scheduler thread `index`; `batch_sends` asks for io_uring sends.
+/// Starts scheduler thread `index`; `batch_sends` asks for io_uring sends; `realtime` for `SCHED_FIFO` at that
+/// priority.
 pub(crate) fn spawn(
     index: usize,
     tick: Duration,
     batch_sends: bool,
+    realtime: Option<u8>,
 ) -> std::io::Result<SchedulerHandle> {
     let (tx, rx) = mpsc::unbounded_channel();
     let load = Arc::new(AtomicUsize::new(0));
@@ -66,6 +68,12 @@ pub(crate) fn spawn(
     std::thread::Builder::new()
         .name(format!("vxgate-media-{index}"))
         .spawn(move || {
+            if let Some(p) = realtime {
+                match super::priority::set_realtime(p) {
+                    Ok(()) => tracing::debug!(scheduler = index, priority = p, "media scheduler under SCHED_FIFO"),
+                    Err(e) => tracing::info!(scheduler = index, error = %e, "media scheduler left at normal priority"),
+                }
+            }
             rt.block_on(async move {
                 let pacer = Pacer::new(tick);
                 // The ring is made on the thread that submits to it (single-issuer rings are bound to it).

@@ -59,6 +59,10 @@ pub struct Args {
     /// comparison); by default the receiver is opened beside its sender.
     #[arg(long)]
     pub cross: bool,
+    /// Leave the scheduler threads at normal priority (for comparison); by default they ask for `SCHED_FIFO` 10,
+    /// as the gateway's do, which takes root or `CAP_SYS_NICE` (without it they stay at normal priority).
+    #[arg(long)]
+    pub no_realtime: bool,
     /// The schedulers' tick in µs (packets leave on this grid).
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(125..=20_000))]
     pub tick_us: u64,
@@ -157,6 +161,7 @@ async fn run_once(args: &Args, streams: u32, seconds: u64) -> anyhow::Result<Run
         schedulers: args.schedulers,
         io_uring: !args.no_io_uring,
         tick: Duration::from_micros(args.tick_us),
+        realtime_priority: (!args.no_realtime).then_some(10),
         ..EngineConfig::default()
     })
     .await
