@@ -7,6 +7,15 @@ use super::{Event, Session, Wait};
 use crate::dom::{Document, NodeId};
 use crate::io::{EndReason, Output, TransferType};
 
+/// Recording formats (2.0 Appendix E: raw mu-law and A-law, WAV; with the WAV aliases in use).
+const RECORD_TYPES: &[&str] = &[
+    "audio/basic",
+    "audio/x-alaw-basic",
+    "audio/x-wav",
+    "audio/wav",
+    "audio/wave",
+];
+
 impl Session {
     /// One iteration of the FIA's select and collect phases.
     pub(crate) fn fia_step(&mut self) {
@@ -214,6 +223,29 @@ impl Session {
         if self.hung_up {
             return self.finish(EndReason::Hangup);
         }
+        let media_type = doc.attr(item, "type").unwrap_or("audio/x-wav").to_string();
+        let base = media_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if !RECORD_TYPES.contains(&base.as_str()) {
+            // 2.0 §2.3.6, type: the formats of Appendix E must be supported; another one is
+            // error.unsupported.format.
+            let msg = format!(
+                "{}:{}: <record> type {media_type:?} is not supported",
+                doc.url,
+                doc.pos(item)
+            );
+            return self.throw_from(
+                Event {
+                    name: "error.unsupported.format".into(),
+                    message: Some(msg),
+                },
+                Some(item),
+            );
+        }
         if let Err(ev) = self.queue_item_prompts(doc, item) {
             return self.throw(ev);
         }
@@ -228,7 +260,7 @@ impl Session {
             finalsilence: t("finalsilence", 3),
             dtmfterm: doc.attr(item, "dtmfterm") != Some("false"),
             beep: doc.attr(item, "beep") == Some("true"),
-            media_type: doc.attr(item, "type").unwrap_or("audio/x-wav").to_string(),
+            media_type,
         });
         self.wait = Some(Wait::Record { item });
     }

@@ -216,3 +216,20 @@ fn a_subdialog_form_that_completes_without_return_exits_the_session() {
     assert_eq!(d.said, vec!["in sub"]);
     assert_eq!(d.end(), Some(&EndReason::Exit));
 }
+
+#[test]
+fn a_record_of_an_unsupported_type_is_error_unsupported_format() {
+    // 2.0 §2.3.6: the Appendix E formats are supported; another type is error.unsupported.format, thrown at the
+    // item before anything is recorded.
+    let page = format!(
+        r#"<form><record name="r" type="audio/x-unknown"><prompt>speak</prompt><filled><prompt>fail</prompt></filled>
+      <catch event="error.unsupported.format">{PASS}</catch></record></form>"#
+    );
+    let d = run(page, "");
+    assert_passed(&d);
+    assert!(!d.outputs.iter().any(|o| matches!(o, Output::Record { .. })));
+    // A required format is recorded.
+    let page = r#"<form><record name="r" type="audio/basic"/></form>"#.to_string();
+    let d = run(page, "");
+    assert!(d.outputs.iter().any(|o| matches!(o, Output::Record { .. })));
+}
