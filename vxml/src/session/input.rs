@@ -80,7 +80,7 @@ fn is_dtmf_mode(doc: &Document, g: NodeId) -> bool {
 }
 
 /// Whether a `<grammar type>` names a format this platform reads: SRGS 1.0 in its XML form
-/// (`application/srgs+xml`, and the pre-registration `application/grammar+xml`) or its ABNF form
+/// (`application/srgs+xml`, the pre-registration `application/grammar+xml`, generic XML types) or its ABNF form
 /// (`application/srgs`). Media type parameters and case are ignored.
 fn supported_type(t: &str) -> bool {
     let base = t
@@ -91,7 +91,12 @@ fn supported_type(t: &str) -> bool {
         .to_ascii_lowercase();
     matches!(
         base.as_str(),
-        "application/srgs+xml" | "application/srgs" | "application/grammar+xml" | ""
+        "application/srgs+xml"
+            | "application/srgs"
+            | "application/grammar+xml"
+            | "application/xml"
+            | "text/xml"
+            | ""
     )
 }
 
