@@ -79,6 +79,20 @@ fn is_dtmf_mode(doc: &Document, g: NodeId) -> bool {
     doc.attr(g, "mode") == Some("dtmf")
 }
 
+/// The part of a result a slot names (2.0 §3.1.6.3): the property of that name, or, for a dotted slot such as
+/// `order.size`, the property at that path.
+fn slot_value<'a>(interp: &'a Value, slot: &str) -> Option<&'a Value> {
+    let m = interp.as_object()?;
+    if let Some(v) = m.get(slot) {
+        return Some(v);
+    }
+    if !slot.contains('.') {
+        return None;
+    }
+    slot.split('.')
+        .try_fold(interp, |v, part| v.as_object()?.get(part))
+}
+
 /// Whether a `<grammar type>` names a format this platform reads: SRGS 1.0 in its XML form
 /// (`application/srgs+xml`, the pre-registration `application/grammar+xml`, generic XML types) or its ABNF form
 /// (`application/srgs`). Media type parameters and case are ignored.
@@ -756,13 +770,10 @@ impl Session {
             Owner::Dialog { root, dialog } => self.carry_to(root, dialog, interp, utterance),
             Owner::Item(i) => {
                 let name = self.item_var(i);
-                let value = match &interp {
-                    Value::Object(m) if m.contains_key(doc.attr(i, "slot").unwrap_or(&name)) => m
-                        .get(doc.attr(i, "slot").unwrap_or(&name))
-                        .cloned()
-                        .unwrap_or(Value::Null),
-                    v => v.clone(),
-                };
+                let slot = doc.attr(i, "slot").unwrap_or(&name);
+                let value = slot_value(&interp, slot)
+                    .cloned()
+                    .unwrap_or_else(|| interp.clone());
                 let v = self.js.from_json(&value);
                 self.set_dialog_var(&name, &v);
                 self.set_field_shadow(i, &interp, &utterance, mark.as_ref());
@@ -778,7 +789,7 @@ impl Session {
                 for f in fields {
                     let name = self.item_var(f);
                     let slot = doc.attr(f, "slot").unwrap_or(&name).to_string();
-                    if let Some(v) = interp.as_object().and_then(|m| m.get(&slot)) {
+                    if let Some(v) = slot_value(&interp, &slot) {
                         let jv = self.js.from_json(v);
                         self.set_dialog_var(&name, &jv);
                         // 2.0 §2.3.1 / Appendix C: a field filled from a form-level grammar has its shadow

@@ -233,3 +233,16 @@ fn a_record_of_an_unsupported_type_is_error_unsupported_format() {
     let d = run(page, "");
     assert!(d.outputs.iter().any(|o| matches!(o, Output::Record { .. })));
 }
+
+#[test]
+fn a_dotted_slot_names_a_property_path_of_the_result() {
+    // 2.0 §3.1.6.3: slot="order.size" takes interpretation.order.size, from a field grammar or a form grammar.
+    let page = format!(
+        r#"<form>{form_g}<field name="size" slot="order.size">{g}<prompt>s</prompt></field>
+      <field name="kind" slot="order.kind"><prompt>k</prompt></field>
+      <block><if cond="size == 'large' &amp;&amp; kind == 'tea'">{PASS}<else/><prompt>fail</prompt></if></block></form>"#,
+        form_g = key_grammar('9', "out.order = {kind: 'tea'};"),
+        g = key_grammar('5', "out.order = {size: 'large'};")
+    );
+    assert_passed(&run(page, "59"));
+}
