@@ -438,30 +438,7 @@ impl Document {
                 }
                 Event::GeneralRef(r) => {
                     let mut buf = [0u8; 4];
-                    let text: &str = match r.resolve_char_ref() {
-                        Ok(Some(c)) => c.encode_utf8(&mut buf),
-                        Ok(None) => match &*r {
-                            b"amp" => "&",
-                            b"lt" => "<",
-                            b"gt" => ">",
-                            b"quot" => "\"",
-                            b"apos" => "'",
-                            other => {
-                                return Err(err(
-                                    before,
-                                    format!("unknown entity &{};", String::from_utf8_lossy(other)),
-                                    &source,
-                                ))
-                            }
-                        },
-                        Err(e) => {
-                            return Err(err(
-                                before,
-                                format!("bad character reference: {e}"),
-                                &source,
-                            ))
-                        }
-                    };
+                    let text = general_ref(&r, &mut buf).map_err(|w| err(before, w, &source))?;
                     b.text(text, before, after)
                         .map_err(|w| err(before, w, &source))?;
                 }
@@ -723,6 +700,29 @@ pub fn pos_of(source: &str, offset: usize) -> Pos {
         .unwrap_or(0) as u32
         + 1;
     Pos { line, column }
+}
+
+/// The text of an entity or character reference (`&amp;`, `&#x41;`): XML 1.0 §4.6 predefines five entities, and
+/// a VoiceXML document declares no others. `buf` holds the character of a character reference.
+pub(crate) fn general_ref<'b>(
+    r: &quick_xml::events::BytesRef<'_>,
+    buf: &'b mut [u8; 4],
+) -> Result<&'b str, String> {
+    match r.resolve_char_ref() {
+        Ok(Some(c)) => Ok(c.encode_utf8(buf)),
+        Ok(None) => match &**r {
+            b"amp" => Ok("&"),
+            b"lt" => Ok("<"),
+            b"gt" => Ok(">"),
+            b"quot" => Ok("\""),
+            b"apos" => Ok("'"),
+            other => Err(format!(
+                "unknown entity &{};",
+                String::from_utf8_lossy(other)
+            )),
+        },
+        Err(e) => Err(format!("bad character reference: {e}")),
+    }
 }
 
 #[cfg(test)]

@@ -64,23 +64,7 @@ pub fn parse(text: &str) -> Result<Value, String> {
             }
             Event::GeneralRef(r) => {
                 let mut buf = [0u8; 4];
-                let v: &str = match r.resolve_char_ref() {
-                    Ok(Some(c)) => c.encode_utf8(&mut buf),
-                    Ok(None) => match &*r {
-                        b"amp" => "&",
-                        b"lt" => "<",
-                        b"gt" => ">",
-                        b"quot" => "\"",
-                        b"apos" => "'",
-                        other => {
-                            return Err(format!(
-                                "unknown entity &{};",
-                                String::from_utf8_lossy(other)
-                            ))
-                        }
-                    },
-                    Err(e) => return Err(format!("bad character reference: {e}")),
-                };
+                let v = crate::dom::general_ref(&r, &mut buf)?;
                 add_text(&mut stack, v)?;
             }
             Event::CData(t) => {
