@@ -112,8 +112,9 @@ struct PendingRecord {
     media_type: String,
 }
 
-/// The interpreter's view of a finished capture: a WAV file (8 kHz 16-bit PCM), or no audio when the caller said
-/// nothing (the interpreter then throws `noinput`, VoiceXML 2.0 §2.3.6).
+/// The interpreter's view of a finished capture, in the requested type of VoiceXML 2.0 Appendix E (raw µ-law for
+/// `audio/basic`, raw A-law for `audio/x-alaw-basic`, else a WAV file of 8 kHz 16-bit PCM), or no audio when the
+/// caller said nothing (the interpreter then throws `noinput`, VoiceXML 2.0 §2.3.6).
 fn record_done(rec: Option<Recording>, requested: String) -> Input {
     let Some(rec) = rec else {
         return Input::RecordDone {
@@ -129,26 +130,29 @@ fn record_done(rec: Option<Recording>, requested: String) -> Input {
         _ => None,
     };
     let maxtime = rec.reason == StopReason::MaxTime;
+    let format = RecordFormat::of(&requested);
+    let media_type = match format {
+        RecordFormat::Wav if !WAV_TYPES.contains(&requested.to_ascii_lowercase().as_str()) => {
+            // The interpreter admits only Appendix E types; anything else gets WAV, labelled as such.
+            warn!(requested = %requested, "record: type not produced; audio/x-wav instead");
+            "audio/x-wav".to_string()
+        }
+        _ => requested,
+    };
     let audio = if rec.heard_speech && !rec.samples.is_empty() {
-        rec.to_wav().unwrap_or_else(|e| {
-            warn!(error = %e, "record: cannot encode the recording as wav");
+        format.encode(&rec).unwrap_or_else(|e| {
+            warn!(error = %e, "record: cannot encode the recording");
             Vec::new()
         })
     } else {
         Vec::new()
-    };
-    // Only WAV is produced; a request for another type gets WAV, labelled as such.
-    let media_type = if WAV_TYPES.contains(&requested.to_ascii_lowercase().as_str()) {
-        requested
-    } else {
-        warn!(requested = %requested, "record: only audio/x-wav is produced");
-        "audio/x-wav".to_string()
     };
     info!(
         ms = rec.duration().as_millis() as u64,
         bytes = audio.len(),
         reason = ?rec.reason,
         speech = rec.heard_speech,
+        %media_type,
         "record: capture ended"
     );
     Input::RecordDone {
@@ -162,6 +166,42 @@ fn record_done(rec: Option<Recording>, requested: String) -> Input {
 
 /// Media types that name a WAV file.
 const WAV_TYPES: [&str; 3] = ["audio/x-wav", "audio/wav", "audio/wave"];
+
+/// How a recording is written for the interpreter (VoiceXML 2.0 Appendix E).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RecordFormat {
+    /// `audio/basic`: raw (headerless) 8 kHz 8-bit mono µ-law.
+    RawUlaw,
+    /// `audio/x-alaw-basic`: raw (headerless) 8 kHz 8-bit mono A-law.
+    RawAlaw,
+    /// `audio/x-wav` (and anything else): a RIFF WAV file of 8 kHz 16-bit mono PCM.
+    Wav,
+}
+
+impl RecordFormat {
+    fn of(media_type: &str) -> RecordFormat {
+        // Parameters after `;` do not change the encoding.
+        let base = media_type.split(';').next().unwrap_or("").trim();
+        if base.eq_ignore_ascii_case("audio/basic") {
+            RecordFormat::RawUlaw
+        } else if base.eq_ignore_ascii_case("audio/x-alaw-basic") {
+            RecordFormat::RawAlaw
+        } else {
+            RecordFormat::Wav
+        }
+    }
+
+    fn encode(self, rec: &Recording) -> Result<Vec<u8>, String> {
+        let law = match self {
+            RecordFormat::Wav => return rec.to_wav().map_err(|e| e.to_string()),
+            RecordFormat::RawUlaw => Law::Ulaw,
+            RecordFormat::RawAlaw => Law::Alaw,
+        };
+        let mut out = vec![0u8; rec.samples.len()];
+        vxgate_media::g711::encode(law, &rec.samples, &mut out).map_err(|e| e.to_string())?;
+        Ok(out)
+    }
+}
 
 /// Stops a capture and waits briefly for its recording (the engine reports it on the events channel).
 async fn finish_capture(
@@ -419,5 +459,59 @@ pub async fn run(ctx: &ServiceCtx, url: &str, events: &mut mpsc::Receiver<MediaE
                 session.handle_timeout(Instant::now());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recording(samples: Vec<i16>) -> Recording {
+        Recording {
+            samples,
+            reason: StopReason::MaxTime,
+            heard_speech: true,
+            duplicates: 0,
+            late: 0,
+        }
+    }
+
+    fn done(rec: Recording, requested: &str) -> (Vec<u8>, String) {
+        match record_done(Some(rec), requested.to_string()) {
+            Input::RecordDone {
+                audio, media_type, ..
+            } => (audio, media_type),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// VoiceXML 2.0 Appendix E: audio/basic is headerless µ-law, audio/x-alaw-basic headerless A-law, one byte per
+    /// 8 kHz sample; audio/x-wav is a RIFF file.
+    #[test]
+    fn recording_is_written_in_the_requested_appendix_e_type() {
+        let samples: Vec<i16> = (0..800)
+            .map(|i| ((i * 97) % 20000 - 10000) as i16)
+            .collect();
+        let (ulaw, t) = done(recording(samples.clone()), "audio/basic");
+        assert_eq!(t, "audio/basic");
+        let want: Vec<u8> = samples
+            .iter()
+            .map(|&s| vxgate_media::g711::linear_to_ulaw(s))
+            .collect();
+        assert_eq!(ulaw, want);
+        let (alaw, t) = done(recording(samples.clone()), "audio/x-alaw-basic");
+        assert_eq!(t, "audio/x-alaw-basic");
+        let want: Vec<u8> = samples
+            .iter()
+            .map(|&s| vxgate_media::g711::linear_to_alaw(s))
+            .collect();
+        assert_eq!(alaw, want);
+        let (wav, t) = done(recording(samples.clone()), "audio/x-wav");
+        assert_eq!(t, "audio/x-wav");
+        assert_eq!(&wav[..4], b"RIFF");
+        assert_eq!(wav.len(), 44 + 2 * samples.len());
+        // Another type gets WAV, labelled as WAV.
+        let (wav, t) = done(recording(samples), "audio/ogg");
+        assert_eq!((t.as_str(), &wav[..4]), ("audio/x-wav", &b"RIFF"[..]));
     }
 }
