@@ -103,6 +103,9 @@ pub(crate) struct Frame {
 pub(crate) enum FrameKind {
     /// Plain content (block, filled, catch, if-branch of an `<else>`).
     Plain,
+    /// Plain content that starts a fresh anonymous scope when it starts (the second and later `<filled>` run for
+    /// one input: 2.0 §5.1.2 gives each its own).
+    Scoped,
     /// The branch of an `<if>`: stop at the next `<elseif>`/`<else>`.
     Branch,
     /// One iteration of `<foreach>` (2.1): array, next index, item variable name.

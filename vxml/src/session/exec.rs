@@ -37,6 +37,18 @@ impl Session {
             self.exec_done(then);
             return;
         };
+        if frame.idx == 0 && matches!(frame.kind, FrameKind::Scoped) {
+            frame.kind = FrameKind::Plain;
+            match self.new_scope(None) {
+                Ok(anon) => {
+                    if let Some(e) = self.ctxs.last_mut().and_then(|c| c.exec.as_mut()) {
+                        e.anon = Some(anon);
+                    }
+                }
+                Err(ev) => self.throw(ev),
+            }
+            return;
+        }
         let doc = frame.doc.clone();
         let children = &doc.node(frame.parent).children;
         if frame.idx >= children.len() {
@@ -953,14 +965,20 @@ impl Session {
         parents: Vec<NodeId>,
     ) -> Result<(), Event> {
         let anon = self.new_scope(None)?;
+        // The first runs in `anon`; each later one starts its own (2.0 §5.1.2: every <filled> is a scope).
         let frames = parents
             .into_iter()
+            .enumerate()
             .rev()
-            .map(|p| Frame {
+            .map(|(i, p)| Frame {
                 doc: doc.clone(),
                 parent: p,
                 idx: 0,
-                kind: FrameKind::Plain,
+                kind: if i == 0 {
+                    FrameKind::Plain
+                } else {
+                    FrameKind::Scoped
+                },
             })
             .collect();
         if let Some(c) = self.ctxs.last_mut() {

@@ -246,3 +246,18 @@ fn a_dotted_slot_names_a_property_path_of_the_result() {
     );
     assert_passed(&run(page, "59"));
 }
+
+#[test]
+fn each_filled_run_for_one_input_has_its_own_anonymous_scope() {
+    // 2.0 §5.1.2: each <filled> defines a new anonymous scope. The field's <filled> declares `t`; the form's
+    // <filled>, run for the same input, must not see it (and its own `t` must not leak back to the dialog).
+    let page = format!(
+        r#"<form><var name="seen" expr="'unset'"/>
+      <field name="f">{g}<prompt>x</prompt><filled><var name="t" expr="'field'"/></filled></field>
+      <filled><assign name="seen" expr="typeof t"/><var name="t" expr="'form'"/></filled>
+      <block><if cond="seen == 'undefined' &amp;&amp; typeof t == 'undefined'">{PASS}<else/>
+        <prompt>fail <value expr="seen"/></prompt></if></block></form>"#,
+        g = key_grammar('5', "")
+    );
+    assert_passed(&run(page, "5"));
+}
