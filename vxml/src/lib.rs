@@ -36,6 +36,7 @@
 //! - The caller hanging up is [`Input::Hangup`]: the session throws `connection.disconnect.hangup` and ends.
 //! - A [`Session`] owns a QuickJS runtime and is not `Send`: keep each session on one thread (e.g. a per-core
 //!   `tokio::task::LocalSet` with `spawn_local`, or a dedicated thread per group of calls).
+#![warn(missing_docs)]
 
 pub mod dom;
 pub mod event;
