@@ -84,7 +84,7 @@ pub(crate) struct Call {
     sink: Option<Box<dyn AudioSink>>,
     capture: Option<Capture>,
     dtmf_rx: Rfc4733Receiver,
-    inband: Option<InbandDetector>,
+    inband: Option<Box<InbandDetector>>,
     dtmf_tx: Rfc4733Sender,
     dtmf_tone: Duration,
     dtmf_pause: Duration,
@@ -134,7 +134,12 @@ impl Call {
             sink: None,
             capture: None,
             dtmf_rx: Rfc4733Receiver::new(DTMF_END_TIMEOUT),
-            inband: open.cfg.inband_dtmf.then(InbandDetector::new),
+            // Boxed: the detector's 4 KB would otherwise sit in every call, used or not, spreading each call's
+            // hot state over two pages.
+            inband: open
+                .cfg
+                .inband_dtmf
+                .then(|| Box::new(InbandDetector::new())),
             dtmf_tx: Rfc4733Sender::new(),
             dtmf_tone: open.cfg.dtmf_tone,
             dtmf_pause: open.cfg.dtmf_pause,
