@@ -51,6 +51,21 @@ pub struct CallSetup {
     pub answer_mark: AnswerMark,
 }
 
+/// Takes the answer to our `offer` from the peer's ACK (RFC 3264 §4: an offer we sent in a 2xx, to a delayed-offer
+/// INVITE or a re-INVITE without SDP, is answered in the ACK) and points the media at it; `done` is the log line.
+fn answer_in_ack(
+    dialog: &InviteDialog,
+    offer: &Negotiated,
+    media: &CallMedia,
+    done: &str,
+) -> Result<Negotiated, sdp::SdpError> {
+    let body = dialog.last_remote_ack().map(|a| a.body).unwrap_or_default();
+    let n = sdp::accept_answer(offer, &body)?;
+    media.update(&n);
+    info!(remote = ?n.remote, direction = n.direction.as_str(), "{done}");
+    Ok(n)
+}
+
 fn sdp_headers() -> Vec<Header> {
     vec![Header::ContentType("application/sdp".into())]
 }
@@ -261,13 +276,8 @@ async fn run_inner(
         match state {
             DialogState::Confirmed(..) if service.is_none() => {
                 if delayed_offer {
-                    let body = dialog.last_remote_ack().map(|a| a.body).unwrap_or_default();
-                    match sdp::accept_answer(&negotiated, &body) {
-                        Ok(n) => {
-                            media.update(&n);
-                            info!(remote = ?n.remote, direction = n.direction.as_str(), "answer in ack: media set");
-                            negotiated = n;
-                        }
+                    match answer_in_ack(&dialog, &negotiated, &media, "answer in ack: media set") {
+                        Ok(n) => negotiated = n,
                         Err(e) => {
                             // RFC 3261 §13.3.1.4: an ACK without an acceptable answer ends the session.
                             warn!(error = %e, "ack carries no acceptable answer to our offer; BYE");
@@ -286,13 +296,13 @@ async fn run_inner(
             DialogState::Confirmed(..) if our_offer.is_some() => {
                 // The ACK of a re-INVITE we answered with an offer carries the answer (RFC 3264 §4).
                 let offer = our_offer.take().unwrap_or_else(|| negotiated.clone());
-                let body = dialog.last_remote_ack().map(|a| a.body).unwrap_or_default();
-                match sdp::accept_answer(&offer, &body) {
-                    Ok(n) => {
-                        media.update(&n);
-                        info!(remote = ?n.remote, direction = n.direction.as_str(), "answer in ack of re-invite: media updated");
-                        negotiated = n;
-                    }
+                match answer_in_ack(
+                    &dialog,
+                    &offer,
+                    &media,
+                    "answer in ack of re-invite: media updated",
+                ) {
+                    Ok(n) => negotiated = n,
                     Err(e) => {
                         // RFC 3261 §13.3.1.4 / §14.2: no acceptable answer; the session goes on as it was.
                         warn!(error = %e, "ack of re-invite carries no acceptable answer; session unchanged");
