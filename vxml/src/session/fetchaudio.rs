@@ -1,3 +1,6 @@
+//! fetchaudio (VoiceXML 2.0 §6.1.1): the audio in force for a document fetch, and stopping it when the answer
+//! comes.
+//!
 //! `fetchaudiominimum` (VoiceXML 2.0 §6.3.5): once fetchaudio has started, it plays at least that long, even when
 //! the document arrives sooner. The answer is held back until then, so the caller does not hear a fragment of hold
 //! audio cut off at once. fetchaudio that has not started yet (`fetchaudiodelay` not elapsed) imposes nothing.
@@ -6,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use super::Session;
 use crate::dom::{Document, NodeId};
-use crate::io::FetchId;
-use crate::request::{FetchError, FetchResponse};
+use crate::io::{FetchId, Output};
+use crate::request::{FetchError, FetchKind, FetchResponse};
 use crate::timer::Timer;
 
 /// The fetchaudio minimum of the outstanding document fetch.
@@ -22,6 +25,39 @@ pub(crate) struct Hold {
 }
 
 impl Session {
+    /// The `fetchaudio` in force for a document fetch asked by element `at` (attribute, else property), with the
+    /// `fetchaudiodelay` (default 2 s) and the audio's fetchtimeout; `None` when empty or unset.
+    pub(crate) fn fetchaudio_for(
+        &self,
+        doc: &Document,
+        at: NodeId,
+    ) -> Option<(String, Duration, Duration)> {
+        let fa = doc
+            .attr(at, "fetchaudio")
+            .map(str::to_string)
+            .or_else(|| self.property(doc, Some(at), "fetchaudio"))?;
+        if fa.trim().is_empty() {
+            return None;
+        }
+        let url = self.resolve_in(doc, &fa).ok()?;
+        let delay = self
+            .property(doc, Some(at), "fetchaudiodelay")
+            .and_then(|v| crate::event::parse_time(&v))
+            .unwrap_or(Duration::from_secs(2));
+        Some((url, delay, self.fetch_timeout(doc, at, FetchKind::Audio)))
+    }
+
+    /// The document fetch answered: stop fetchaudio (its timer, or its playback).
+    pub(crate) fn stop_fetchaudio(&mut self) {
+        self.timers.stop(crate::timer::Timer::FetchAudio);
+        self.fetchaudio = None;
+        if self.fetchaudio_playing {
+            self.fetchaudio_playing = false;
+            self.playing = false;
+            self.out.push_back(Output::StopPlay);
+        }
+    }
+
     /// A document fetch with fetchaudio is about to be issued by element `at` of `doc`: read its minimum.
     pub(super) fn arm_fetchaudio_minimum(&mut self, doc: &Document, at: NodeId) {
         let minimum = self
