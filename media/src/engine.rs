@@ -42,6 +42,7 @@ mod call;
 mod events;
 mod pacer;
 mod ports;
+mod prefetch;
 mod priority;
 mod recv;
 mod scheduler;

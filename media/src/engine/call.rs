@@ -28,6 +28,9 @@ const MAX_BURST: u32 = 5;
 const DTMF_END_TIMEOUT: Duration = Duration::from_millis(250);
 /// Silence after which a latched source address is released.
 const RELATCH: Duration = Duration::from_millis(500);
+/// Longest time between two visits of a quiet call (see [`Call::quiet`]): its other timers (an RTCP report, a
+/// telephone-event that lost its end packets) are then served this much late at most.
+pub(crate) const QUIET_VISITS: Duration = Duration::from_millis(60);
 
 /// What `MediaEngine::open` hands to the scheduler.
 pub(crate) struct OpenCall {
@@ -303,12 +306,56 @@ impl Call {
         }
     }
 
+    /// Nothing happens at this call's frame times: no prompt or tone plays, no digit is being sent, nothing is
+    /// recorded, no event waits for room, and no packet goes out (the call does not send, or sends nothing in
+    /// silence). Such a call (a receive-only leg, a call on hold) needs no visit every ptime: the scheduler comes
+    /// back at its timers or after [`QUIET_VISITS`], and any command that could end the quiet brings it back at
+    /// the next tick.
+    pub(crate) fn quiet(&self) -> bool {
+        !self.playout.is_playing()
+            && self.dtmf_tx.is_idle()
+            && self.capture.is_none()
+            && !self.events.is_backlogged()
+            && (self.vad || self.remote.is_none() || !self.direction.sends())
+    }
+
+    /// A quiet call's frame clock jumps past the frames due by `now`: they had nothing to send, and the RTP clock
+    /// counts them (the next packet starts a talkspurt, RFC 3550 §5.1). Runs before each visit and each command,
+    /// so frames skipped while quiet are never sent late in a burst once the call has something to say.
+    pub(crate) fn settle(&mut self, now: Instant) {
+        if self.next_due > now || !self.quiet() {
+            return;
+        }
+        let k = (now.saturating_duration_since(self.next_due).as_nanos()
+            / self.ptime.as_nanos().max(1)) as u32
+            + 1;
+        self.session
+            .sender()
+            .pause(k.saturating_mul(self.spf as u32));
+        self.next_due += self.ptime * k;
+    }
+
+    /// When the scheduler must visit next: the next frame, or for a quiet call its next timer (RTCP, a
+    /// telephone-event's end) within [`QUIET_VISITS`].
+    fn next_visit(&mut self) -> Instant {
+        if !self.quiet() {
+            return self.next_due;
+        }
+        let mut at = self.next_due + QUIET_VISITS.saturating_sub(self.ptime);
+        at = at.min(self.session.poll_timeout());
+        if let Some(t) = self.dtmf_rx.next_timeout() {
+            at = at.min(t);
+        }
+        at
+    }
+
     /// The scheduler's visit: sends every packet due by `now` (catching up at most `MAX_BURST`, 100 ms at 20 ms ptime), then runs the
-    /// call's other timers (RTCP). Returns the next due time.
+    /// call's other timers (RTCP). Returns when to visit next ([`Call::next_visit`]).
     pub(crate) fn on_tick(&mut self, now: Instant, link: &mut Link<'_>, pkt: &mut [u8]) -> Instant {
         if self.events.is_backlogged() {
             self.events.retry();
         }
+        self.settle(now);
         let mut sent = 0;
         while self.next_due <= now {
             if sent == MAX_BURST {
@@ -342,7 +389,7 @@ impl Call {
                 Err(e) => tracing::warn!(call = self.id, error = %e, "rtcp report not written"),
             }
         }
-        self.next_due
+        self.next_visit()
     }
 
     fn send_frame(&mut self, now: Instant, link: &mut Link<'_>, pkt: &mut [u8]) {
@@ -543,3 +590,6 @@ impl Call {
         self.events.close();
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::call::{Call, CallIo, Link, OpenCall, MAX_DATAGRAM};
 use super::pacer::Pacer;
+use super::prefetch::prefetch;
 use super::recv::{self, Poller, RecvBatch, BATCH, MAX_BATCHES_PER_TICK};
 use super::send::{Completion, Outbox};
 use super::{AudioSink, CallStats, Direction};
@@ -21,6 +22,9 @@ use crate::capture::CaptureConfig;
 use crate::g711::Law;
 use crate::prompt::Prompt;
 use crate::rtp::PayloadType;
+
+/// How many calls ahead of the one visited the scheduler prefetches.
+const PREFETCH_AHEAD: usize = 4;
 
 /// Longest ptime the wheel must span.
 const MAX_PTIME: Duration = Duration::from_millis(40);
@@ -90,6 +94,9 @@ struct Entry {
     gen: u32,
     call: Call,
     io: CallIo,
+    /// The tick the call is filed under in the wheel. A call brought forward ([`Scheduler::wake`]) leaves a stale
+    /// copy in its old slot, which is skipped because its slot is not this tick's.
+    due: u64,
 }
 
 /// A socket's token in the poller and the call's in the outbox: slot index, generation, and whether it is the
@@ -148,6 +155,12 @@ impl Arrival {
             .unwrap_or(self.floor)
             .clamp(self.floor, mono.max(self.floor))
     }
+}
+
+/// The first tick at or after `t` on the grid of `tick` from `epoch`.
+fn first_tick_at(epoch: Instant, tick: Duration, t: Instant) -> u64 {
+    let d = t.saturating_duration_since(epoch).as_nanos();
+    d.div_ceil(tick.as_nanos()) as u64
 }
 
 /// Generations fit in 31 bits (the token's low bit tells the socket).
@@ -215,12 +228,6 @@ impl Scheduler {
 
     fn tick_at(&self, k: u64) -> Instant {
         self.epoch + Duration::from_nanos((self.tick.as_nanos() as u64).saturating_mul(k))
-    }
-
-    /// The first tick at or after `t`.
-    fn tick_of(&self, t: Instant) -> u64 {
-        let d = t.saturating_duration_since(self.epoch).as_nanos();
-        d.div_ceil(self.tick.as_nanos()) as u64
     }
 
     fn current_tick(&self, now: Instant) -> u64 {
@@ -420,11 +427,16 @@ impl Scheduler {
             let slot = (k % w) as usize;
             std::mem::swap(&mut self.wheel[slot], &mut self.spare);
             let mut due = std::mem::take(&mut self.spare);
-            for &(idx, gen) in &due {
+            for (i, &(idx, gen)) in due.iter().enumerate() {
+                if let Some(&(ahead, _)) = due.get(i + PREFETCH_AHEAD) {
+                    if let Some(Some(e)) = self.entries.get(ahead as usize) {
+                        prefetch(&**e);
+                    }
+                }
                 let Some(Some(e)) = self.entries.get_mut(idx as usize) else {
                     continue;
                 };
-                if e.gen != gen {
+                if e.gen != gen || e.due % w != k % w {
                     continue;
                 }
                 let mut link = Link {
@@ -433,7 +445,8 @@ impl Scheduler {
                     token: token(idx as usize, gen, false),
                 };
                 let next = e.call.on_tick(now, &mut link, &mut self.pkt[..]);
-                let t = self.tick_of(next).max(k + 1);
+                let t = first_tick_at(self.epoch, self.tick, next).max(k + 1);
+                e.due = t;
                 self.wheel[(t % w) as usize].push((idx, gen));
             }
             due.clear();
@@ -457,18 +470,43 @@ impl Scheduler {
         }
     }
 
+    /// Runs a command that may give a quiet call something to do at its frame times (see [`Call::quiet`]): the
+    /// call's frame clock first settles (quiet frames are not sent late), and if the call is filed for a later
+    /// visit it is brought forward to the next tick.
+    fn with_call_woken(&mut self, id: u64, now: Instant, f: impl FnOnce(&mut Call)) {
+        let Some(&idx) = self.by_id.get(&id) else {
+            tracing::debug!(call = id, "command for a closed media session");
+            return;
+        };
+        let next = self.processed + 1;
+        let w = self.wheel.len() as u64;
+        let Some(Some(e)) = self.entries.get_mut(idx) else {
+            return;
+        };
+        e.call.settle(now);
+        f(&mut e.call);
+        if e.due > next {
+            e.due = next;
+            self.wheel[(next % w) as usize].push((idx as u32, e.gen));
+        }
+    }
+
     fn command(&mut self, cmd: Command) {
         let now = Instant::now();
         match cmd {
             Command::Open(open) => self.open(*open, now),
-            Command::SetRemote(id, addr) => self.with_call(id, |c| c.set_remote(addr)),
-            Command::SetDirection(id, d) => self.with_call(id, |c| c.set_direction(d)),
+            Command::SetRemote(id, addr) => self.with_call_woken(id, now, |c| c.set_remote(addr)),
+            Command::SetDirection(id, d) => self.with_call_woken(id, now, |c| c.set_direction(d)),
             Command::Play(id, prompts, barge_in) => {
-                self.with_call(id, |c| c.play(prompts, barge_in))
+                self.with_call_woken(id, now, |c| c.play(prompts, barge_in))
             }
             Command::StopPlayout(id) => self.with_call(id, Call::stop_playout),
-            Command::SendDtmf(id, digits) => self.with_call(id, |c| c.send_dtmf(now, &digits)),
-            Command::StartCapture(id, cfg) => self.with_call(id, |c| c.start_capture(now, cfg)),
+            Command::SendDtmf(id, digits) => {
+                self.with_call_woken(id, now, |c| c.send_dtmf(now, &digits))
+            }
+            Command::StartCapture(id, cfg) => {
+                self.with_call_woken(id, now, |c| c.start_capture(now, cfg))
+            }
             Command::StopCapture(id) => self.with_call(id, Call::stop_capture),
             Command::TapAudio(id, sink) => self.with_call(id, |c| c.tap_audio(now, sink)),
             Command::UntapAudio(id) => self.with_call(id, |c| c.untap_audio(now)),
@@ -549,7 +587,12 @@ impl Scheduler {
             self.load.fetch_sub(1, Ordering::Relaxed);
             return;
         }
-        self.entries[idx] = Some(Box::new(Entry { gen, call, io }));
+        self.entries[idx] = Some(Box::new(Entry {
+            gen,
+            call,
+            io,
+            due: first,
+        }));
         self.by_id.insert(id, idx);
         self.wheel[(first % w) as usize].push((idx as u32, gen));
     }
