@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Subcommand;
 
 pub mod codec;
+pub mod host;
 pub mod rtp;
 
 /// Which benchmark to run.

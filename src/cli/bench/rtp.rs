@@ -24,6 +24,8 @@ use vxgate_media::playout::PlayoutConfig;
 use vxgate_media::prompt::Prompt;
 use vxgate_media::rtp::SeqNo;
 
+use super::host::{self, HostSpeed};
+
 /// Options of `bench rtp`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -132,6 +134,8 @@ struct RunReport {
     /// Datagrams the OS refused to send.
     send_errors: u64,
     holds_target: bool,
+    /// The host's parallel speed, measured before the runs (see [`host`]).
+    host: HostSpeed,
 }
 
 /// Process CPU time (user + system) from /proc/self/stat, in seconds.
@@ -154,7 +158,20 @@ fn percentile(sorted: &[i64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)] as f64 / 1000.0
 }
 
-async fn run_once(args: &Args, streams: u32, seconds: u64) -> anyhow::Result<RunReport> {
+/// An empty vector whose room has been written once, so the taps' first writes in the measuring window do not
+/// fault thousands of fresh pages in at once (a stall of milliseconds that the run would then measure).
+fn prefaulted(capacity: usize) -> Vec<i64> {
+    let mut v = vec![-1; capacity];
+    v.clear();
+    v
+}
+
+async fn run_once(
+    args: &Args,
+    host: HostSpeed,
+    streams: u32,
+    seconds: u64,
+) -> anyhow::Result<RunReport> {
     let engine = MediaEngine::start(EngineConfig {
         port_min: args.port_min,
         port_max: u16::MAX - 1,
@@ -222,7 +239,7 @@ async fn run_once(args: &Args, streams: u32, seconds: u64) -> anyhow::Result<Run
             window: (window_start, window_end),
             first: None,
             log: StreamLog {
-                offsets: Vec::with_capacity(seconds as usize * 50 + 100),
+                offsets: prefaulted(seconds as usize * 50 + 100),
                 received: 0,
             },
             done: done_tx.clone(),
@@ -301,6 +318,7 @@ async fn run_once(args: &Args, streams: u32, seconds: u64) -> anyhow::Result<Run
         skipped,
         send_errors,
         holds_target: p99 <= args.target_p99_ms && lost == 0 && skipped == 0 && send_errors == 0,
+        host,
     })
 }
 
@@ -327,9 +345,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let threads = match args.schedulers {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    let host = host::measure(threads);
+    if !args.json {
+        println!("{host}");
+    }
     rt.block_on(async {
         if !args.find_max {
-            let r = run_once(&args, args.streams, args.seconds).await?;
+            let r = run_once(&args, host, args.streams, args.seconds).await?;
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else {
@@ -345,7 +371,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let mut bad: Option<u32> = None;
         let mut n = args.streams;
         loop {
-            let r = run_once(&args, n, args.seconds).await?;
+            let r = run_once(&args, host, n, args.seconds).await?;
             if !args.json {
                 print_text(&r);
             }
