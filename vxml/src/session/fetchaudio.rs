@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use super::Session;
 use crate::dom::{Document, NodeId};
 use crate::io::{FetchId, Output};
-use crate::request::{FetchError, FetchKind, FetchResponse};
+use crate::request::{FetchError, FetchResponse};
 use crate::timer::Timer;
 
 /// The fetchaudio minimum of the outstanding document fetch.
@@ -44,7 +44,7 @@ impl Session {
             .property(doc, Some(at), "fetchaudiodelay")
             .and_then(|v| crate::event::parse_time(&v))
             .unwrap_or(Duration::from_secs(2));
-        Some((url, delay, self.fetch_timeout(doc, at, FetchKind::Audio)))
+        Some((url, delay, self.fetch_timeout(doc, at)))
     }
 
     /// The document fetch answered: stop fetchaudio (its timer, or its playback).

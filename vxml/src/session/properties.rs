@@ -39,15 +39,16 @@ impl Session {
         None
     }
 
-    /// fetchtimeout resolution: the element's attribute, else the property, else the configured default.
-    pub(crate) fn fetch_timeout(&self, doc: &Document, at: NodeId, kind: FetchKind) -> Duration {
+    /// fetchtimeout resolution: the element's attribute, else the property, else the configured default. One
+    /// `fetchtimeout` property covers every kind of resource (2.0 §6.3.5); only the fetchhint, maxage and maxstale
+    /// properties have per-kind forms (`audiomaxage`, `documentmaxstale`, ...).
+    pub(crate) fn fetch_timeout(&self, doc: &Document, at: NodeId) -> Duration {
         if let Some(t) = doc
             .attr(at, "fetchtimeout")
             .and_then(crate::event::parse_time)
         {
             return t;
         }
-        let _ = kind;
         self.property(doc, Some(at), "fetchtimeout")
             .and_then(|v| crate::event::parse_time(&v))
             .unwrap_or(self.cfg.fetchtimeout)
@@ -81,7 +82,7 @@ impl Session {
             url,
             method,
             body,
-            timeout: self.fetch_timeout(doc, at, kind),
+            timeout: self.fetch_timeout(doc, at),
             maxage: age("maxage"),
             maxstale: age("maxstale"),
             kind,

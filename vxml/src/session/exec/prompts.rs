@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use crate::dom::{Document, NodeId};
 use crate::io::PromptItem;
-use crate::request::FetchKind;
 use crate::session::{Event, Session};
 
 impl Session {
@@ -93,7 +92,7 @@ impl Session {
                 match url {
                     Some(u) => {
                         let url = self.resolve_in(doc, &u)?;
-                        let timeout = self.fetch_timeout(doc, id, FetchKind::Audio);
+                        let timeout = self.fetch_timeout(doc, id);
                         items.push(PromptItem::Audio {
                             url,
                             timeout,
