@@ -155,7 +155,6 @@ fn describe<'js>(ctx: &Ctx<'js>, v: &Value<'js>) -> String {
         let name: Option<String> = o.get("name").ok();
         let message: Option<String> = o.get("message").ok();
         if let Some(m) = message {
-            let _ = ctx;
             return match name {
                 Some(n) => format!("{n}: {m}"),
                 None => m,

@@ -5,7 +5,7 @@
 //! for, [`Session::poll_timeout`] says when to wake it. It never reads a clock and never does I/O: documents,
 //! scripts, grammars and data arrive as [`Input::Fetched`] answers to [`Output::Fetch`] requests.
 //!
-//! The main loop ([`Session::run`]) executes one step at a time: executable content is run from an explicit frame
+//! The main loop (`Session::run`) executes one step at a time: executable content is run from an explicit frame
 //! stack (so a `<script src>` fetch can suspend it mid-way), events are dispatched through the scope chain of
 //! catch elements, and the Form Interpretation Algorithm of 2.0 Appendix C selects and collects form items.
 //!

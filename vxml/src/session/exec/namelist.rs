@@ -86,7 +86,7 @@ pub(super) fn with_query(uri: &str, pairs: &[(String, String)]) -> String {
 }
 
 /// `application/x-www-form-urlencoded` (WHATWG URL §5).
-pub(crate) fn form_urlencode(pairs: &[(String, String)]) -> String {
+fn form_urlencode(pairs: &[(String, String)]) -> String {
     let mut ser = url::form_urlencoded::Serializer::new(String::new());
     for (k, v) in pairs {
         ser.append_pair(k, v);
