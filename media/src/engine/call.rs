@@ -24,6 +24,9 @@ use crate::rtp::{
 pub(crate) const MAX_DATAGRAM: usize = 1500;
 /// Most packets a call sends in one visit to catch up after the scheduler was late; beyond, it skips.
 const MAX_BURST: u32 = 5;
+/// A bound on the datagrams one visit can queue: a burst of frames, each at most a few telephone-event packets
+/// (an update and the three ends of RFC 4733 §2.5.1.4), and an RTCP report.
+pub(crate) const MAX_VISIT_DATAGRAMS: usize = MAX_BURST as usize * 4 + 1;
 /// A telephone-event with no end packet ends this long after its last packet (five 50 ms updates).
 const DTMF_END_TIMEOUT: Duration = Duration::from_millis(250);
 /// Silence after which a latched source address is released.

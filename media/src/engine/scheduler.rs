@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::call::{Call, CallIo, Link, OpenCall, MAX_DATAGRAM};
+use super::call::{Call, CallIo, Link, OpenCall, MAX_DATAGRAM, MAX_VISIT_DATAGRAMS};
 use super::pacer::Pacer;
 use super::prefetch::prefetch;
 use super::recv::{self, Poller, RecvBatch, BATCH, MAX_BATCHES_PER_TICK};
@@ -428,6 +428,12 @@ impl Scheduler {
             std::mem::swap(&mut self.wheel[slot], &mut self.spare);
             let mut due = std::mem::take(&mut self.spare);
             for (i, &(idx, gen)) in due.iter().enumerate() {
+                // A scheduler catching up after a stall queues more than a tick's worth: hand the batch over
+                // before the queue fills, so every datagram still goes through the ring (the direct `sendto`
+                // fallback costs more per packet just when time is short).
+                if self.out.room() < MAX_VISIT_DATAGRAMS {
+                    self.complete();
+                }
                 if let Some(&(ahead, _)) = due.get(i + PREFETCH_AHEAD) {
                     if let Some(Some(e)) = self.entries.get(ahead as usize) {
                         prefetch(&**e);
@@ -451,6 +457,12 @@ impl Scheduler {
             }
             due.clear();
             self.spare = due;
+            if k < current {
+                // Catching up: each overdue tick's datagrams go out and what they brought back is delivered
+                // before the next tick's, as on time. Sending every overdue tick first would put thousands of
+                // calls' state (and their sockets' in the kernel) in play at once, each visit missing the cache.
+                self.complete();
+            }
         }
         self.processed = current;
     }

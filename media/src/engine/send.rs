@@ -55,6 +55,14 @@ impl Outbox {
         }
     }
 
+    /// Datagrams that can still be queued before [`Outbox::complete`] must run (unbounded for direct sends).
+    pub(crate) fn room(&self) -> usize {
+        match self {
+            Outbox::Direct => usize::MAX,
+            Outbox::Uring(u) => u.room(),
+        }
+    }
+
     /// Registers `sock` for faster sends (io_uring's file table); the index goes with every send from it.
     pub(crate) fn register(&mut self, sock: &UdpSocket) -> Option<u32> {
         match self {

@@ -254,6 +254,11 @@ impl Uring {
         self.queued == SLOTS
     }
 
+    /// Slots left before a submit is needed.
+    pub(crate) fn room(&self) -> usize {
+        SLOTS - self.queued
+    }
+
     /// Queues `data` for `to` from `sock` (registered as `fixed`, if it is). The socket must stay open until the
     /// next submit.
     pub(crate) fn push(
