@@ -47,6 +47,7 @@ mod priority;
 mod recv;
 mod scheduler;
 mod send;
+mod sockopt;
 mod uring;
 mod uring_recv;
 

@@ -17,6 +17,7 @@ use super::pacer::Pacer;
 use super::prefetch::prefetch;
 use super::recv::{self, Poller, RecvBatch, BATCH, MAX_BATCHES_PER_TICK};
 use super::send::{Completion, Outbox};
+use super::sockopt;
 use super::{AudioSink, CallStats, Direction};
 use crate::capture::CaptureConfig;
 use crate::g711::Law;
@@ -569,6 +570,11 @@ impl Scheduler {
         for (rtcp, sock) in sockets {
             let Some(sock) = sock else { continue };
             let t = token(idx, gen, rtcp);
+            if sock.local_addr().is_ok_and(|a| a.is_ipv4()) {
+                if let Err(e) = sockopt::atomic_datagrams(sock) {
+                    tracing::debug!(call = id, error = %e, "don't-fragment not set");
+                }
+            }
             let res = recv::enable_timestamps(sock).and_then(|()| {
                 if self.uring_rx {
                     self.out.arm_recv(sock.as_raw_fd(), t)
