@@ -7,6 +7,7 @@ use clap::Subcommand;
 pub mod codec;
 pub mod host;
 pub mod rtp;
+pub mod tap;
 
 /// Which benchmark to run.
 #[derive(Debug, Subcommand)]

@@ -16,15 +16,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use serde::Serialize;
-use vxgate_media::engine::{
-    AudioSink, Direction, EngineConfig, MediaEngine, MediaHandle, SessionConfig,
-};
+use vxgate_media::engine::{Direction, EngineConfig, MediaEngine, MediaHandle, SessionConfig};
 use vxgate_media::g711::Law;
 use vxgate_media::playout::PlayoutConfig;
 use vxgate_media::prompt::Prompt;
-use vxgate_media::rtp::SeqNo;
 
 use super::host::{self, HostSpeed};
+use super::tap::{self, Tap};
 
 /// Options of `bench rtp`.
 #[derive(Debug, clap::Args)]
@@ -70,47 +68,8 @@ pub struct Args {
     pub tick_us: u64,
 }
 
-const PTIME: Duration = Duration::from_millis(20);
-const SPF: u64 = 160;
 /// Two sockets per stream must fit the open-file limit (20,000 here).
 const MAX_STREAMS: u32 = 9_000;
-
-/// Arrival offsets of one stream, in µs relative to its first packet and ideal grid.
-struct StreamLog {
-    offsets: Vec<i64>,
-    received: u64,
-}
-
-/// The receiver's tap: records (arrival − first arrival − k·ptime) for packets inside the measuring window.
-struct Tap {
-    window: (Instant, Instant),
-    first: Option<(Instant, u64)>,
-    log: StreamLog,
-    done: std_mpsc::Sender<StreamLog>,
-}
-
-impl AudioSink for Tap {
-    fn audio(&mut self, now: Instant, _seq: SeqNo, timestamp: u64, _law: Law, _payload: &[u8]) {
-        let (t0, ts0) = *self.first.get_or_insert((now, timestamp));
-        if now < self.window.0 || now > self.window.1 {
-            return;
-        }
-        let k = timestamp.saturating_sub(ts0) / SPF;
-        let ideal = PTIME.as_micros() as i64 * k as i64;
-        // Nanoseconds fit an i64 for 292 years; dividing that (not the u128 `as_micros`) keeps the tap cheap.
-        let actual = now.saturating_duration_since(t0).as_nanos() as i64 / 1000;
-        self.log.offsets.push(actual - ideal);
-        self.log.received += 1;
-    }
-
-    fn stop(&mut self, _now: Instant) {
-        let log = StreamLog {
-            offsets: std::mem::take(&mut self.log.offsets),
-            received: self.log.received,
-        };
-        let _ = self.done.send(log);
-    }
-}
 
 /// Result of one run.
 #[derive(Debug, Clone, Serialize)]
@@ -156,14 +115,6 @@ fn percentile(sorted: &[i64], p: f64) -> f64 {
     }
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)] as f64 / 1000.0
-}
-
-/// An empty vector whose room has been written once, so the taps' first writes in the measuring window do not
-/// fault thousands of fresh pages in at once (a stall of milliseconds that the run would then measure).
-fn prefaulted(capacity: usize) -> Vec<i64> {
-    let mut v = vec![-1; capacity];
-    v.clear();
-    v
 }
 
 async fn run_once(
@@ -232,16 +183,17 @@ async fn run_once(
     }
     let window_start = Instant::now() + warmup;
     let window_end = window_start + Duration::from_secs(seconds);
-    for (tx, rx) in opened {
+    // Room in each scheduler thread's log for its share of the packets, and a quarter more for an uneven share.
+    let reserve =
+        (streams as usize).div_ceil(schedulers.max(1)) * 5 / 4 * (seconds as usize * 50 + 50);
+    for (stream, (tx, rx)) in (0u32..).zip(opened) {
         rx.set_direction(Direction::RecvOnly);
         rx.set_remote(tx.local_addr());
         rx.tap_audio(Box::new(Tap {
+            stream,
             window: (window_start, window_end),
-            first: None,
-            log: StreamLog {
-                offsets: prefaulted(seconds as usize * 50 + 100),
-                received: 0,
-            },
+            epoch: open_start,
+            reserve,
             done: done_tx.clone(),
         }));
         tx.set_remote(rx.local_addr());
@@ -278,13 +230,7 @@ async fn run_once(
     for (_, rx) in &pairs {
         rx.untap_audio();
     }
-    let mut all = Vec::with_capacity(streams as usize * seconds as usize * 50);
-    let mut received = 0u64;
-    for log in done_rx.iter().take(streams as usize) {
-        let min = log.offsets.iter().copied().min().unwrap_or(0);
-        all.extend(log.offsets.iter().map(|o| o - min));
-        received += log.received;
-    }
+    let (mut all, received) = tap::offsets(done_rx.iter().take(streams as usize), streams as usize);
     for (tx, rx) in pairs {
         tx.close();
         rx.close();
