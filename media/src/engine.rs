@@ -42,7 +42,6 @@ mod call;
 mod events;
 mod pacer;
 mod ports;
-mod prefetch;
 mod priority;
 mod recv;
 mod scheduler;

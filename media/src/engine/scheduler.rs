@@ -14,7 +14,6 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::call::{Call, CallIo, Link, OpenCall, MAX_DATAGRAM, MAX_VISIT_DATAGRAMS};
 use super::pacer::Pacer;
-use super::prefetch::prefetch;
 use super::recv::{self, Poller, RecvBatch, BATCH, MAX_BATCHES_PER_TICK};
 use super::send::{Completion, Outbox};
 use super::sockopt;
@@ -23,9 +22,6 @@ use crate::capture::CaptureConfig;
 use crate::g711::Law;
 use crate::prompt::Prompt;
 use crate::rtp::PayloadType;
-
-/// How many calls ahead of the one visited the scheduler prefetches.
-const PREFETCH_AHEAD: usize = 4;
 
 /// Longest ptime the wheel must span.
 const MAX_PTIME: Duration = Duration::from_millis(40);
@@ -428,17 +424,12 @@ impl Scheduler {
             let slot = (k % w) as usize;
             std::mem::swap(&mut self.wheel[slot], &mut self.spare);
             let mut due = std::mem::take(&mut self.spare);
-            for (i, &(idx, gen)) in due.iter().enumerate() {
+            for &(idx, gen) in &due {
                 // A scheduler catching up after a stall queues more than a tick's worth: hand the batch over
                 // before the queue fills, so every datagram still goes through the ring (the direct `sendto`
                 // fallback costs more per packet just when time is short).
                 if self.out.room() < MAX_VISIT_DATAGRAMS {
                     self.complete();
-                }
-                if let Some(&(ahead, _)) = due.get(i + PREFETCH_AHEAD) {
-                    if let Some(Some(e)) = self.entries.get(ahead as usize) {
-                        prefetch(&**e);
-                    }
                 }
                 let Some(Some(e)) = self.entries.get_mut(idx as usize) else {
                     continue;
