@@ -7,7 +7,7 @@
 //! `vqtbl4`), all in `std::arch`, each the only place `unsafe` appears, each tested against the scalar twin on
 //! every input, odd lengths and unaligned slices. Transcoding uses SIMD only with AVX-512 or NEON.
 //!
-//! Correctness is defined by [`reference`], the ITU-T G.191 `g711.c` algorithm written from the text: for every
+//! Correctness is defined by [`reference`](mod@reference), the ITU-T G.191 `g711.c` algorithm written from the text: for every
 //! one of the 65,536 inputs and 256 codes, every path here gives the same answer. Note that G.191 takes
 //! negative samples by one's complement (`~x`), so e.g. `-1` encodes as µ-law `0x7F` ("negative zero"), not as
 //! `0xFF`; libraries that negate instead (`-x`) differ at quantization edges (audio-codec 0.4.13: 127 µ-law and 897

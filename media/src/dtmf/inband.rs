@@ -315,7 +315,7 @@ impl InbandDetector {
     }
 
     /// Turns the Goertzel state into the block's DFT terms, referenced to absolute sample 0:
-    /// s1 − e^{-jω}·s2 = Σ x[n] e^{jω(L−1−n)}, times e^{-jω(n0+L−1)}.
+    /// s1 − e^{-jω}·s2 = Σ x\[n\] e^{jω(L−1−n)}, times e^{-jω(n0+L−1)}.
     fn close_goertzel(&mut self) {
         for k in 0..NFREQ {
             let y = C {

@@ -91,7 +91,7 @@ struct Entry {
     gen: u32,
     call: Call,
     io: CallIo,
-    /// The tick the call is filed under in the wheel. A call brought forward ([`Scheduler::wake`]) leaves a stale
+    /// The tick the call is filed under in the wheel. A call brought forward ([`Scheduler::with_call_woken`]) leaves a stale
     /// copy in its old slot, which is skipped because its slot is not this tick's.
     due: u64,
 }
