@@ -114,29 +114,39 @@ pub(super) async fn place(
         leg.dialogs.remove_dialog(&far.id());
         return Placed::Failed(TransferOutcome::NoAnswer);
     };
-    let resp = match joined {
-        Ok(Ok((_, Some(resp)))) => resp,
-        Ok(Ok((_, None))) => return Placed::Failed(TransferOutcome::NoAnswer),
+    // Every way of failing from here on leaves the far dialog registered with the layer: it goes with the failure.
+    let answered = match joined {
+        Ok(Ok((_, Some(resp)))) => {
+            let code = u16::from(resp.status_code.clone());
+            if (200..300).contains(&code) {
+                Ok(resp)
+            } else {
+                info!(status = code, "transfer: far end answered {code}");
+                Err(outcome_of_status(code))
+            }
+        }
+        Ok(Ok((_, None))) => Err(TransferOutcome::NoAnswer),
         Ok(Err(e)) => {
             info!(error = %e, "transfer: invite failed");
-            leg.dialogs.remove_dialog(&far.id());
-            return Placed::Failed(if e.to_string().to_ascii_lowercase().contains("timeout") {
+            // rsipstack reports a Timer B expiry (RFC 3261 §17.1.1.2) only in the error's text.
+            Err(if e.to_string().to_ascii_lowercase().contains("timeout") {
                 TransferOutcome::NoAnswer
             } else {
                 TransferOutcome::NetworkBusy
-            });
+            })
         }
         Err(e) => {
             warn!(error = %e, "transfer: invite task failed");
-            return Placed::Failed(TransferOutcome::Unknown);
+            Err(TransferOutcome::Unknown)
         }
     };
-    let code = u16::from(resp.status_code.clone());
-    if !(200..300).contains(&code) {
-        info!(status = code, "transfer: far end answered {code}");
-        leg.dialogs.remove_dialog(&far.id());
-        return Placed::Failed(outcome_of_status(code));
-    }
+    let resp = match answered {
+        Ok(resp) => resp,
+        Err(outcome) => {
+            leg.dialogs.remove_dialog(&far.id());
+            return Placed::Failed(outcome);
+        }
+    };
     // States already queued (Early, Confirmed, maybe a re-INVITE the far end sent right after our ACK) are the
     // bridge's to handle: a request dropped here would go unanswered (rsipstack answers a dropped handle with 501).
     Placed::Answered(far, far_states, resp.body)
