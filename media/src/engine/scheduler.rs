@@ -91,8 +91,9 @@ struct Entry {
     gen: u32,
     call: Call,
     io: CallIo,
-    /// The tick the call is filed under in the wheel. A call brought forward ([`Scheduler::with_call_woken`]) leaves a stale
-    /// copy in its old slot, which is skipped because its slot is not this tick's.
+    /// The tick the call is filed under in the wheel. A call brought forward ([`Scheduler::with_call_woken`])
+    /// leaves a stale copy in its old slot, skipped there because that slot is not its tick's; a second copy in
+    /// the same slot is skipped because the first visit has filed the call under a later tick.
     due: u64,
 }
 
