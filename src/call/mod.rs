@@ -346,26 +346,19 @@ async fn run_inner(
                         .ok();
                     continue;
                 }
-                if let Some(n) = sdp::stream_removal(&req.body, &negotiated) {
-                    media.update(&n);
-                    sdp_version += 1;
-                    info!(
-                        "re-offer removes the audio stream: answered with port 0, media inactive"
-                    );
-                    negotiated = n;
-                    let answer =
-                        sdp::answer(&negotiated, media.local_addr(), session_id, sdp_version);
-                    handle
-                        .respond(StatusCode::OK, Some(sdp_headers()), Some(answer))
-                        .await
-                        .ok();
-                    continue;
-                }
-                match sdp::negotiate(&req.body, peer.codec, peer.dtmf_relay) {
+                let accepted = match sdp::stream_removal(&req.body, &negotiated) {
+                    Some(n) => {
+                        info!("re-offer removes the audio stream: answered with port 0, media inactive");
+                        Ok(n)
+                    }
+                    None => sdp::negotiate(&req.body, peer.codec, peer.dtmf_relay).inspect(|n| {
+                        info!(remote = ?n.remote, direction = n.direction.as_str(), "re-invite: media updated");
+                    }),
+                };
+                match accepted {
                     Ok(n) => {
                         media.update(&n);
                         sdp_version += 1;
-                        info!(remote = ?n.remote, direction = n.direction.as_str(), "re-invite: media updated");
                         negotiated = n;
                         let answer =
                             sdp::answer(&negotiated, media.local_addr(), session_id, sdp_version);
