@@ -217,17 +217,27 @@ impl Session {
         }
         let Some(prep) = self.prep.take() else { return };
         if let Some(e) = prep.ready.iter().find_map(|(g, _)| g.check().err()) {
-            let msg = format!("bad grammar: {e}");
-            self.log_line(&msg);
-            return self.throw_from(
-                Event {
-                    name: "error.badfetch".into(),
-                    message: Some(msg),
-                },
-                Some(prep.item),
+            return self.grammars_failed(
+                "error.badfetch".into(),
+                format!("bad grammar: {e}"),
+                prep.item,
             );
         }
         self.listen(prep.item, prep.ready);
+    }
+
+    /// Loading the input's grammars failed: the collection is dropped, the reason logged, and `name` thrown from
+    /// the input item.
+    fn grammars_failed(&mut self, name: String, msg: String, item: NodeId) {
+        self.prep = None;
+        self.log_line(&msg);
+        self.throw_from(
+            Event {
+                name,
+                message: Some(msg),
+            },
+            Some(item),
+        );
     }
 
     pub(in crate::session) fn grammar_fetched(
@@ -261,15 +271,10 @@ impl Session {
         let resp = match result {
             Ok(r) => r,
             Err(e) => {
-                self.prep = None;
-                let msg = format!("grammar fetch failed: {e}");
-                self.log_line(&msg);
-                return self.throw_from(
-                    Event {
-                        name: e.event_name(),
-                        message: Some(msg),
-                    },
-                    Some(item),
+                return self.grammars_failed(
+                    e.event_name(),
+                    format!("grammar fetch failed: {e}"),
+                    item,
                 );
             }
         };
@@ -319,19 +324,11 @@ impl Session {
                             .collect();
                         if let Some(u) = nested.first() {
                             if depth >= MAX_RULEREF_DEPTH {
-                                self.prep = None;
                                 let msg = format!(
                                     "{}: external rule references nested deeper than {MAX_RULEREF_DEPTH} (at {u})",
                                     resp.url
                                 );
-                                self.log_line(&msg);
-                                return self.throw_from(
-                                    Event {
-                                        name: "error.badfetch".into(),
-                                        message: Some(msg),
-                                    },
-                                    Some(item),
-                                );
+                                return self.grammars_failed("error.badfetch".into(), msg, item);
                             }
                         }
                         for uri in nested {
@@ -345,16 +342,8 @@ impl Session {
                     None => prep.specs.push(Spec::Ready(g, owner)),
                 },
                 Err(e) => {
-                    self.prep = None;
                     let msg = format!("{}: bad grammar: {e}", resp.url);
-                    self.log_line(&msg);
-                    return self.throw_from(
-                        Event {
-                            name: "error.badfetch".into(),
-                            message: Some(msg),
-                        },
-                        Some(item),
-                    );
+                    return self.grammars_failed("error.badfetch".into(), msg, item);
                 }
             }
         }
