@@ -8,20 +8,22 @@ use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
 use super::call::{Call, CallIo, Link, OpenCall, MAX_DATAGRAM, MAX_VISIT_DATAGRAMS};
 use super::pacer::Pacer;
-use super::recv::{self, Poller, RecvBatch, BATCH, MAX_BATCHES_PER_TICK};
-use super::send::{Completion, Outbox};
+use super::recv::{self, Poller, RecvBatch};
+use super::send::Outbox;
 use super::sockopt;
 use super::{AudioSink, CallStats, Direction};
 use crate::capture::CaptureConfig;
 use crate::g711::Law;
 use crate::prompt::Prompt;
 use crate::rtp::PayloadType;
+
+mod delivery;
 
 /// Longest ptime the wheel must span.
 const MAX_PTIME: Duration = Duration::from_millis(40);
@@ -120,41 +122,6 @@ fn live(entries: &mut [Option<Box<Entry>>], t: u64) -> Option<&mut Entry> {
         .filter(|e| e.gen == gen)
 }
 
-/// Converts the kernel's arrival stamps (wall clock) to `Instant`s during one delivery.
-struct Arrival {
-    /// Both clocks, read together after the kernel stamped what is being delivered.
-    clocks: Option<(SystemTime, Instant)>,
-    /// The end of the previous delivery: nothing delivered now arrived before it, so no stamp is put earlier
-    /// (a wall clock step cannot make a call's clock run back further than that).
-    floor: Instant,
-}
-
-impl Arrival {
-    fn new(floor: Instant) -> Arrival {
-        Arrival {
-            clocks: None,
-            floor,
-        }
-    }
-
-    fn at(&mut self, stamp: Option<SystemTime>) -> Instant {
-        let (wall, mono) = match self.clocks {
-            // Read the clocks after the stamp was taken, so the difference is the datagram's age.
-            Some((wall, mono)) if stamp.is_none_or(|s| s <= wall) => (wall, mono),
-            _ => {
-                let c = (SystemTime::now(), Instant::now());
-                self.clocks = Some(c);
-                c
-            }
-        };
-        let Some(s) = stamp else { return mono };
-        let age = wall.duration_since(s).unwrap_or(Duration::ZERO);
-        mono.checked_sub(age)
-            .unwrap_or(self.floor)
-            .clamp(self.floor, mono.max(self.floor))
-    }
-}
-
 /// The first tick at or after `t` on the grid of `tick` from `epoch`.
 fn first_tick_at(epoch: Instant, tick: Duration, t: Instant) -> u64 {
     let d = t.saturating_duration_since(epoch).as_nanos();
@@ -181,7 +148,7 @@ struct Scheduler {
     poller: Poller,
     batch: RecvBatch,
     out: Outbox,
-    /// When the previous delivery of received datagrams ended (see [`Arrival`]).
+    /// When the previous delivery of received datagrams ended: no arrival stamp is put before it (see [`delivery`]).
     floor: Instant,
     /// Sockets that still held data when their read budget for the tick ran out (read first next tick).
     backlog: Vec<u64>,
@@ -266,153 +233,6 @@ impl Scheduler {
         let ids: Vec<u64> = self.by_id.keys().copied().collect();
         for id in ids {
             self.close(id);
-        }
-    }
-
-    /// Without io_uring receives: reads every socket epoll reports and hands each datagram to its call, stamped
-    /// with its arrival time.
-    fn receive(&mut self) {
-        if self.uring_rx {
-            return;
-        }
-        let mut arrival = Arrival::new(self.floor);
-        let Scheduler {
-            poller,
-            batch,
-            entries,
-            backlog,
-            backlog_next,
-            ..
-        } = self;
-        // Sockets left with data last tick (edge-triggered: they will not be reported again), then the ready ones.
-        for t in backlog.drain(..).chain(poller.ready()) {
-            let (idx, gen, rtcp) = untoken(t);
-            let Some(Some(e)) = entries.get_mut(idx) else {
-                continue;
-            };
-            if e.gen != gen {
-                continue;
-            }
-            let fd = match (rtcp, e.io.rtcp.as_ref()) {
-                (false, _) => e.io.rtp.as_raw_fd(),
-                (true, Some(s)) => s.as_raw_fd(),
-                (true, None) => continue,
-            };
-            let mut drained = false;
-            for _ in 0..MAX_BATCHES_PER_TICK {
-                let n = match batch.recv(fd) {
-                    Ok(n) => n,
-                    Err(err) => {
-                        // Unconnected UDP sockets rarely fail on receive; reading the error clears it.
-                        tracing::debug!(call = e.call.id, error = %err, "media receive error");
-                        break;
-                    }
-                };
-                for i in 0..n {
-                    let Some(d) = batch.get(i) else { continue };
-                    let at = arrival.at(d.stamp);
-                    if rtcp {
-                        e.call.on_rtcp(at, d.from, d.data);
-                    } else {
-                        e.call.on_rtp(at, d.from, d.data);
-                    }
-                }
-                if n < BATCH {
-                    drained = true;
-                    break;
-                }
-            }
-            if !drained {
-                backlog_next.push(t);
-            }
-        }
-        std::mem::swap(backlog, backlog_next);
-        self.floor = Instant::now();
-    }
-
-    /// Submits the queued datagrams and delivers what the kernel reports: refusals to their calls, and with
-    /// io_uring receives, arrived datagrams.
-    fn complete(&mut self) {
-        let mut arrival = Arrival::new(self.floor);
-        let Scheduler {
-            out,
-            entries,
-            rearm,
-            ..
-        } = self;
-        out.complete(&mut |c| match c {
-            Completion::SendFailed { token, error } => {
-                if let Some(e) = live(entries, token) {
-                    e.call.send_failed(&error);
-                }
-            }
-            Completion::Received {
-                token,
-                from,
-                stamp,
-                data,
-            } => {
-                if let Some(e) = live(entries, token) {
-                    let at = arrival.at(stamp);
-                    if token & 1 == 1 {
-                        e.call.on_rtcp(at, from, data);
-                    } else {
-                        e.call.on_rtp(at, from, data);
-                    }
-                }
-            }
-            Completion::RecvEnded { token, error } => {
-                if let Some(e) = live(entries, token) {
-                    tracing::debug!(call = e.call.id, %error, "media receive ended; re-armed");
-                    rearm.push(token);
-                }
-            }
-        });
-        if self.uring_rx {
-            self.floor = Instant::now();
-            if !self.out.receives() {
-                self.receive_through_epoll();
-            }
-        }
-        let mut rearm = std::mem::take(&mut self.rearm);
-        for t in rearm.drain(..) {
-            if let Some(fd) = self.socket_fd(t) {
-                if let Err(e) = self.out.arm_recv(fd, t) {
-                    tracing::warn!(error = %e, "media receive not re-armed");
-                }
-            }
-        }
-        self.rearm = rearm;
-    }
-
-    /// The descriptor of the live socket with token `t`.
-    fn socket_fd(&self, t: u64) -> Option<std::os::fd::RawFd> {
-        let (idx, gen, rtcp) = untoken(t);
-        let e = self.entries.get(idx)?.as_ref().filter(|e| e.gen == gen)?;
-        if rtcp {
-            e.io.rtcp.as_ref().map(AsRawFd::as_raw_fd)
-        } else {
-            Some(e.io.rtp.as_raw_fd())
-        }
-    }
-
-    /// The io_uring failed: every socket moves to the epoll set.
-    fn receive_through_epoll(&mut self) {
-        tracing::warn!("io_uring receives lost; receiving through epoll");
-        self.uring_rx = false;
-        self.rearm.clear();
-        for (idx, e) in self.entries.iter().enumerate() {
-            let Some(e) = e else { continue };
-            let socks = [(false, Some(&e.io.rtp)), (true, e.io.rtcp.as_ref())];
-            for (rtcp, sock) in socks {
-                let Some(sock) = sock else { continue };
-                let t = token(idx, e.gen, rtcp);
-                if let Err(err) = self.poller.add(sock.as_raw_fd(), t) {
-                    tracing::error!(call = e.call.id, error = %err, "media socket not watched");
-                }
-                // Whatever arrived before the switch is read at the next tick.
-                self.backlog.push(t);
-            }
         }
     }
 
