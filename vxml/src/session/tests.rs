@@ -19,6 +19,17 @@ struct Driver {
     raw: HashMap<String, (Vec<u8>, Option<String>)>,
 }
 
+/// A one-second WAV recording as the platform reports it (8 bytes of stand-in audio, no termchar, not cut off).
+fn wav_recording() -> Input {
+    Input::RecordDone {
+        audio: b"RIFFdata".to_vec(),
+        media_type: "audio/x-wav".into(),
+        duration: Duration::from_secs(1),
+        termchar: None,
+        maxtime: false,
+    }
+}
+
 fn doc(body: &str) -> String {
     format!("<vxml version=\"2.1\" xmlns=\"http://www.w3.org/2001/vxml\">{body}</vxml>")
 }
@@ -351,16 +362,7 @@ fn multipart_submit_carries_the_recording() {
     ]);
     d.pump(false);
     assert!(d.outputs.iter().any(|o| matches!(o, Output::Record { .. })));
-    d.s.handle_input(
-        d.now,
-        Input::RecordDone {
-            audio: b"RIFFdata".to_vec(),
-            media_type: "audio/x-wav".into(),
-            duration: Duration::from_secs(1),
-            termchar: None,
-            maxtime: false,
-        },
-    );
+    d.s.handle_input(d.now, wav_recording());
     d.pump(false);
     let post = d
         .requests

@@ -111,16 +111,7 @@ fn record_termchar_is_undefined_unless_a_key_ended_the_recording() {
       &amp;&amp; r$.size == 8 &amp;&amp; r$.maxtime === false">{PASS}<else/><prompt>fail</prompt></if></filled></record></form>"#
     );
     let mut d = run(page, "");
-    d.s.handle_input(
-        d.now,
-        Input::RecordDone {
-            audio: b"RIFFdata".to_vec(),
-            media_type: "audio/x-wav".into(),
-            duration: Duration::from_secs(1),
-            termchar: None,
-            maxtime: false,
-        },
-    );
+    d.s.handle_input(d.now, wav_recording());
     d.pump(false);
     assert_passed(&d);
 }
