@@ -1,6 +1,5 @@
 //! Operating the gateway: `vxgate check` on config files, draining on SIGTERM.
 
-use std::process::Command;
 use std::time::Duration;
 
 use crate::sip_harness::{assert_sipp_ok, have_sipp, sipp, Gateway};
@@ -55,31 +54,12 @@ fn sigterm_drains_options_and_invites_get_503_calls_finish() {
     let gw = Gateway::start_with("", "", 20);
     let addr = gw.addr;
     let holder = std::thread::spawn(move || {
-        let local = crate::sip_harness::free_port();
-        Command::new("sipp")
-            .arg("-sf")
-            .arg(crate::sip_harness::scenario("basic_call.xml"))
-            .args([
-                "-s",
-                "91919191",
-                &addr.to_string(),
-                "-i",
-                "127.0.0.1",
-                "-p",
-                &local.to_string(),
-            ])
-            .args([
-                "-m",
-                "1",
-                "-d",
-                "3000",
-                "-nostdin",
-                "-timeout",
-                "20s",
-                "-timeout_error",
-            ])
-            .output()
-            .expect("run sipp")
+        crate::sip_harness::sipp_to(
+            addr,
+            "basic_call.xml",
+            "91919191",
+            &["-m", "1", "-d", "3000"],
+        )
     });
     std::thread::sleep(Duration::from_millis(800));
     gw.terminate();

@@ -7,7 +7,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::sip_harness::{assert_sipp_ok, have_sipp, scenario, sipp, Gateway};
+use crate::sip_harness::{assert_sipp_ok, have_sipp, sipp, Gateway};
 
 /// An HTTP/1.1 server on 127.0.0.1 that answers its n-th request with the n-th of a list of (status, body) (the
 /// last one repeated), and counts requests.
@@ -75,15 +75,12 @@ fn ivr_leg_on(http: FixedHttp, dnis: &str) {
     let gw = Gateway::start("", "");
     let addr = gw.addr;
     let other = std::thread::spawn(move || {
-        let local = crate::sip_harness::free_port();
-        std::process::Command::new("sipp")
-            .arg("-sf")
-            .arg(scenario("basic_call.xml"))
-            .args(["-s", "91919191", &addr.to_string(), "-i", "127.0.0.1"])
-            .args(["-p", &local.to_string(), "-m", "1", "-d", "4000"])
-            .args(["-nostdin", "-timeout", "25s", "-timeout_error"])
-            .output()
-            .expect("run sipp")
+        crate::sip_harness::sipp_to(
+            addr,
+            "basic_call.xml",
+            "91919191",
+            &["-m", "1", "-d", "4000"],
+        )
     });
     std::thread::sleep(Duration::from_millis(300));
     let port = http.addr.port().to_string();

@@ -1,6 +1,5 @@
 //! SIP behaviour of `vxgate serve` against SIPp playing the CVP call server (scenarios in tests/sipp).
 
-use std::process::Command;
 use std::time::Duration;
 
 use crate::sip_harness::{assert_sipp_ok, have_sipp, sipp, Gateway};
@@ -87,35 +86,13 @@ fn over_max_conn_is_503() {
     let gw = Gateway::start("", peers);
     let addr = gw.addr;
     // One call holds the only slot for 3 s while a second is refused.
-    let holder = std::thread::spawn({
-        let gw_addr = addr;
-        move || {
-            let local = crate::sip_harness::free_port();
-            Command::new("sipp")
-                .arg("-sf")
-                .arg(crate::sip_harness::scenario("basic_call.xml"))
-                .args([
-                    "-s",
-                    "91919191",
-                    &gw_addr.to_string(),
-                    "-i",
-                    "127.0.0.1",
-                    "-p",
-                    &local.to_string(),
-                ])
-                .args([
-                    "-m",
-                    "1",
-                    "-d",
-                    "3000",
-                    "-nostdin",
-                    "-timeout",
-                    "20s",
-                    "-timeout_error",
-                ])
-                .output()
-                .expect("run sipp")
-        }
+    let holder = std::thread::spawn(move || {
+        crate::sip_harness::sipp_to(
+            addr,
+            "basic_call.xml",
+            "91919191",
+            &["-m", "1", "-d", "3000"],
+        )
     });
     std::thread::sleep(Duration::from_millis(1000));
     assert_sipp_ok(
@@ -136,31 +113,12 @@ fn global_max_conn_is_503() {
     let gw = Gateway::start("max_conn = 1", "");
     let addr = gw.addr;
     let holder = std::thread::spawn(move || {
-        let local = crate::sip_harness::free_port();
-        Command::new("sipp")
-            .arg("-sf")
-            .arg(crate::sip_harness::scenario("basic_call.xml"))
-            .args([
-                "-s",
-                "91919191",
-                &addr.to_string(),
-                "-i",
-                "127.0.0.1",
-                "-p",
-                &local.to_string(),
-            ])
-            .args([
-                "-m",
-                "1",
-                "-d",
-                "3000",
-                "-nostdin",
-                "-timeout",
-                "20s",
-                "-timeout_error",
-            ])
-            .output()
-            .expect("run sipp")
+        crate::sip_harness::sipp_to(
+            addr,
+            "basic_call.xml",
+            "91919191",
+            &["-m", "1", "-d", "3000"],
+        )
     });
     std::thread::sleep(Duration::from_millis(1000));
     assert_sipp_ok(

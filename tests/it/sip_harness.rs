@@ -150,13 +150,18 @@ pub async fn in_process_gateway() -> (vxgate::sip::server::SipServer, SocketAddr
 
 /// Runs SIPp with scenario `name` against `gw`, calling `dnis`, with extra arguments; returns its output.
 pub fn sipp(gw: &Gateway, name: &str, dnis: &str, extra: &[&str]) -> Output {
+    sipp_to(gw.addr, name, dnis, extra)
+}
+
+/// As [`sipp`], against a gateway at `gw` (for a call run on another thread while the test goes on).
+pub fn sipp_to(gw: SocketAddr, name: &str, dnis: &str, extra: &[&str]) -> Output {
     let local = free_port();
     let media = free_port();
     let mut cmd = Command::new("sipp");
     cmd.arg("-sf")
         .arg(scenario(name))
         .args(["-s", dnis])
-        .arg(gw.addr.to_string())
+        .arg(gw.to_string())
         .args([
             "-i",
             "127.0.0.1",

@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
-use crate::sip_harness::{assert_sipp_ok, have_sipp, scenario, sipp, Gateway};
+use crate::sip_harness::{assert_sipp_ok, have_sipp, sipp, Gateway};
 
 /// A user agent made of one UDP socket: sends request text, reads responses.
 struct RawUa {
@@ -386,15 +386,12 @@ fn junk_never_disturbs_a_call_in_progress_or_the_next_one() {
     let addr = gw.addr;
     // A call that lasts through the junk.
     let holder = std::thread::spawn(move || {
-        let local = crate::sip_harness::free_port();
-        std::process::Command::new("sipp")
-            .arg("-sf")
-            .arg(scenario("basic_call.xml"))
-            .args(["-s", "91919191", &addr.to_string(), "-i", "127.0.0.1"])
-            .args(["-p", &local.to_string(), "-m", "1", "-d", "3000"])
-            .args(["-nostdin", "-timeout", "20s", "-timeout_error"])
-            .output()
-            .expect("run sipp")
+        crate::sip_harness::sipp_to(
+            addr,
+            "basic_call.xml",
+            "91919191",
+            &["-m", "1", "-d", "3000"],
+        )
     });
     std::thread::sleep(Duration::from_millis(500));
     let ua = RawUa::new(gw.addr);
