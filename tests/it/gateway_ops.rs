@@ -53,14 +53,7 @@ fn sigterm_drains_options_and_invites_get_503_calls_finish() {
     }
     let gw = Gateway::start_with("", "", 20);
     let addr = gw.addr;
-    let holder = std::thread::spawn(move || {
-        crate::sip_harness::sipp_to(
-            addr,
-            "basic_call.xml",
-            "91919191",
-            &["-m", "1", "-d", "3000"],
-        )
-    });
+    let holder = crate::sip_harness::ringtone_call_in_background(addr, 3000);
     std::thread::sleep(Duration::from_millis(800));
     gw.terminate();
     std::thread::sleep(Duration::from_millis(300));

@@ -74,14 +74,7 @@ fn ivr_leg_on(http: FixedHttp, dnis: &str) {
     }
     let gw = Gateway::start("", "");
     let addr = gw.addr;
-    let other = std::thread::spawn(move || {
-        crate::sip_harness::sipp_to(
-            addr,
-            "basic_call.xml",
-            "91919191",
-            &["-m", "1", "-d", "4000"],
-        )
-    });
+    let other = crate::sip_harness::ringtone_call_in_background(addr, 4000);
     std::thread::sleep(Duration::from_millis(300));
     let port = http.addr.port().to_string();
     let out = sipp(

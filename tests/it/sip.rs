@@ -86,14 +86,7 @@ fn over_max_conn_is_503() {
     let gw = Gateway::start("", peers);
     let addr = gw.addr;
     // One call holds the only slot for 3 s while a second is refused.
-    let holder = std::thread::spawn(move || {
-        crate::sip_harness::sipp_to(
-            addr,
-            "basic_call.xml",
-            "91919191",
-            &["-m", "1", "-d", "3000"],
-        )
-    });
+    let holder = crate::sip_harness::ringtone_call_in_background(addr, 3000);
     std::thread::sleep(Duration::from_millis(1000));
     assert_sipp_ok(
         &sipp(&gw, "reject_503.xml", "91919191", &["-m", "1"]),
@@ -112,14 +105,7 @@ fn global_max_conn_is_503() {
     require_sipp!();
     let gw = Gateway::start("max_conn = 1", "");
     let addr = gw.addr;
-    let holder = std::thread::spawn(move || {
-        crate::sip_harness::sipp_to(
-            addr,
-            "basic_call.xml",
-            "91919191",
-            &["-m", "1", "-d", "3000"],
-        )
-    });
+    let holder = crate::sip_harness::ringtone_call_in_background(addr, 3000);
     std::thread::sleep(Duration::from_millis(1000));
     assert_sipp_ok(
         &sipp(&gw, "reject_503.xml", "92929292", &["-m", "1"]),

@@ -182,6 +182,18 @@ pub fn sipp_to(gw: SocketAddr, name: &str, dnis: &str, extra: &[&str]) -> Output
     cmd.output().expect("run sipp")
 }
 
+/// One SIPp call to the gateway at `gw`'s ringtone number, held `hold_ms` after the answer, on its own thread: a
+/// call in progress while the test does something else. Join it for SIPp's output.
+pub fn ringtone_call_in_background(
+    gw: SocketAddr,
+    hold_ms: u32,
+) -> std::thread::JoinHandle<Output> {
+    std::thread::spawn(move || {
+        let hold = hold_ms.to_string();
+        sipp_to(gw, "basic_call.xml", "91919191", &["-m", "1", "-d", &hold])
+    })
+}
+
 /// A SIPp UAS playing scenario `name` on its own port on 127.0.0.1 (one call, 30 s timeout): the far end of a
 /// transfer, a call server the gateway forwards to. `wait` collects how it ended.
 pub struct SippUas {

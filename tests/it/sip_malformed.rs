@@ -385,14 +385,7 @@ fn junk_never_disturbs_a_call_in_progress_or_the_next_one() {
     let gw = Gateway::start("", "");
     let addr = gw.addr;
     // A call that lasts through the junk.
-    let holder = std::thread::spawn(move || {
-        crate::sip_harness::sipp_to(
-            addr,
-            "basic_call.xml",
-            "91919191",
-            &["-m", "1", "-d", "3000"],
-        )
-    });
+    let holder = crate::sip_harness::ringtone_call_in_background(addr, 3000);
     std::thread::sleep(Duration::from_millis(500));
     let ua = RawUa::new(gw.addr);
     let full = ua.request("OPTIONS", "x", "junk-base", "", "");
